@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, UsageError, exitCodeOf, messageOf } from './core/errors.ts';
+
+/** A command module: loaded only when its command runs, so `--help` stays fast. */
+type CommandModule = { run(options: never): Promise<number> };
+
+const EXAMPLES = `
+Examples:
+  $ hybridctl init                      write a commented ./hybrid.yaml to start from
+  $ hybridctl plan                      what would up change? (works without AWS credentials)
+  $ hybridctl up                        build or converge everything; safe to re-run
+  $ hybridctl up --site aws --dry-run   the same as plan, for the AWS site only
+  $ hybridctl down --yes                delete everything the cluster owns
+
+Environment:
+  AWS_PROFILE, AWS_ACCESS_KEY_ID, ...   the standard AWS credential chain (or --profile)
+  AWS_ENDPOINT_URL                      send AWS calls to an emulator (or --endpoint-url)
+  NO_COLOR                              no colours
+
+Exit codes: 0 done, 1 failed while acting, 2 bad usage or invalid config (nothing was touched).`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function siteOption(): Option {
+  return new Option('--site <site>', 'limit the work to one site').choices(['aws', 'onprem']);
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('hybridctl');
+  const action = (load: () => Promise<CommandModule>) => async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const module = await load();
+    setExit(await module.run(command.optsWithGlobals() as never));
+  };
+
+  program
+    .description('Build and run a hybrid-cloud Talos Kubernetes setup (an AWS site and an on-prem site) from one config file.')
+    .version(version(), '--version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('-c, --config <file>', 'the cluster config', './hybrid.yaml')
+    .option('--profile <name>', 'AWS profile to use (default: AWS_PROFILE, then the default credential chain)')
+    .option('--region <region>', 'AWS region; must match aws.region in the config')
+    .option('--endpoint-url <url>', 'send every AWS call here, e.g. an emulator (default: AWS_ENDPOINT_URL)')
+    .addOption(new Option('-o, --output <format>', 'text for people, json for scripts').choices(['text', 'json']).default('text'))
+    .option('--no-color', 'no colours (NO_COLOR=1 does the same)')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('init')
+    .description('write a commented starter config')
+    .option('--name <name>', 'the cluster name (metadata.name)')
+    .option('--force', 'overwrite an existing file')
+    .action(action(() => import('./commands/init.ts')));
+
+  program
+    .command('validate')
+    .description('check the config and say what it describes; touches nothing')
+    .action(action(() => import('./commands/validate.ts')));
+
+  program
+    .command('plan')
+    .description('observe what exists, then list what `up` would create, update or delete; changes nothing')
+    .addOption(siteOption())
+    .action(action(() => import('./commands/plan.ts')));
+
+  program
+    .command('up')
+    .description('create or converge everything; a re-run only acts on differences')
+    .option('--dry-run', 'only plan (the same as `hybridctl plan`)')
+    .addOption(siteOption())
+    .action(action(() => import('./commands/up.ts')));
+
+  program
+    .command('down')
+    .description('delete everything the cluster owns, dependants first; asks unless --yes')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .addOption(siteOption())
+    .action(action(() => import('./commands/down.ts')));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`hybridctl: ${messageOf(error)}\n`);
+    if (process.env.HYBRIDCTL_DEBUG && error instanceof Error && !(error instanceof UsageError)) process.stderr.write(`${error.stack}\n`);
+    return exitCodeOf(error);
+  }
+}

@@ -1,0 +1,69 @@
+import type { SiteName } from '../core/config/schema.ts';
+import { UsageError } from '../core/errors.ts';
+import type { ProgressMode } from '../output/progress.ts';
+import { type Paint, painter } from '../output/terminal.ts';
+
+/** Options every command accepts (commander hands them over merged with the command's own). */
+export interface GlobalOptions {
+  config: string;
+  profile?: string;
+  region?: string;
+  endpointUrl?: string;
+  output: 'text' | 'json';
+  color: boolean;
+  site?: SiteName;
+}
+
+export interface Terminal {
+  out: NodeJS.WriteStream;
+  err: NodeJS.WriteStream;
+  paint: Paint;
+  /** How to show progress: a live task list on a terminal, lines otherwise, nothing for JSON. */
+  progress: ProgressMode;
+}
+
+export function terminal(options: GlobalOptions): Terminal {
+  const out = process.stdout;
+  const colour = options.color && !process.env.NO_COLOR;
+  return {
+    out,
+    err: process.stderr,
+    paint: painter(out, colour),
+    progress: options.output === 'json' ? 'silent' : out.isTTY ? 'tty' : 'plain',
+  };
+}
+
+export function sitesOf(options: GlobalOptions): SiteName[] {
+  if (options.site === undefined) return ['aws', 'onprem'];
+  if (options.site !== 'aws' && options.site !== 'onprem') throw new UsageError(`--site: "${options.site}" is not a site (expected aws or onprem)`);
+  return [options.site];
+}
+
+export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
+  return {
+    sites: sitesOf(options),
+    allowOffline,
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+  };
+}
+
+/** Aborts on the first Ctrl-C (in-flight calls finish, nothing new starts); a second one exits at once. */
+export function interruptible(err: NodeJS.WriteStream): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    err.write('\ninterrupted: letting calls in flight finish; press Ctrl-C again to quit now. Re-run to continue where this stopped.\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { loadConfig } from '../core/config/load.ts';
+import { planJson, renderPlanText } from '../output/plan-view.ts';
+import { loadStacks, planStacks } from '../pipeline.ts';
+import { type GlobalOptions, pipelineOptions, terminal } from './options.ts';
+
+/** Observes, then prints what `up` would change. Makes no change. */
+export async function run(options: GlobalOptions): Promise<number> {
+  const term = terminal(options);
+  const config = await loadConfig(options.config);
+  const stacks = await loadStacks(config, pipelineOptions(options, true));
+  const plans = await planStacks(stacks, 'up');
+  if (options.output === 'json') term.out.write(`${JSON.stringify({ cluster: config.metadata.name, ...planJson(plans) }, null, 2)}\n`);
+  else term.out.write(renderPlanText(plans, term.paint));
+  return 0;
+}

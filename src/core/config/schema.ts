@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { isIpv4, isIpv4Cidr } from '../net/cidr.ts';
+
+export const API_VERSION = 'hybridctl.dev/v1alpha1';
+export const KIND = 'HybridCluster';
+
+const cidr = z
+  .string()
+  .refine(isIpv4Cidr, { message: 'is not a CIDR (expected an IPv4 network like 10.40.0.0/16)' });
+const ipv4 = z.string().refine(isIpv4, { message: 'is not an IPv4 address (expected like 192.168.10.11)' });
+const instanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, { message: 'is not an EC2 instance type (expected like t3.medium)' });
+const diskGiB = z.int().min(10).max(16384);
+
+const nodeGroup = (minCount: number) =>
+  z.strictObject({
+    count: z.int().min(minCount).max(50),
+    instanceType,
+    diskGiB: diskGiB.default(20),
+  });
+
+const zoneName = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/, { message: 'is not an availability zone name (expected like eu-central-1a)' });
+
+const tagKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((k) => !k.startsWith('aws:') && !k.startsWith('hybridctl.dev/') && k !== 'Name', {
+    message: 'is reserved (keys starting with aws: or hybridctl.dev/, and Name, are set by hybridctl)',
+  });
+
+const siteNetwork = (podSubnet: string, serviceSubnet: string) =>
+  z
+    .strictObject({
+      podSubnet: cidr.default(podSubnet),
+      serviceSubnet: cidr.default(serviceSubnet),
+    })
+    .default({ podSubnet, serviceSubnet });
+
+const onpremNode = z.strictObject({
+  address: ipv4,
+  role: z.enum(['controlplane', 'worker']),
+  installDisk: z
+    .string()
+    .regex(/^\/dev\/[A-Za-z0-9/_-]+$/, { message: 'is not a disk device path (expected like /dev/sda)' }),
+  hostname: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'is not a valid hostname (lowercase letters, digits, -)' })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: z.strictObject({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/, {
+      message: 'is not a valid cluster name (1-20 characters: lowercase letters, digits and -, not starting or ending with -)',
+    }),
+  }),
+  aws: z.strictObject({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, { message: 'is not an AWS region (expected like eu-central-1)' }),
+    availabilityZones: z.union([z.int().min(1).max(3), z.array(zoneName).min(1).max(3)]).default(2),
+    vpc: z.strictObject({ cidr }),
+    natGateways: z.enum(['single', 'perAz', 'none']).default('single'),
+    adminCidrs: z.array(cidr).min(1),
+    allowPublicAdmin: z.boolean().default(false),
+    controlPlane: nodeGroup(1),
+    workers: nodeGroup(0).default({ count: 0, instanceType: 't3.large', diskGiB: 20 }),
+    tags: z.record(tagKey, z.string().max(256)).default({}),
+    telemetryBucket: z
+      .strictObject({
+        infrequentAccessAfterDays: z.int().min(30).default(30),
+        expireAfterDays: z.int().min(1).default(365),
+      })
+      .default({ infrequentAccessAfterDays: 30, expireAfterDays: 365 }),
+  }),
+  onprem: z.strictObject({
+    cidr,
+    publicEndpoint: ipv4,
+    controlPlaneEndpoint: z.url({ protocol: /^https$/, error: 'is not an https URL (expected like https://192.168.10.10:6443)' }),
+    nodes: z.array(onpremNode).min(1),
+  }),
+  talos: z.strictObject({
+    version: z.string().regex(/^v\d+\.\d+\.\d+$/, { message: 'is not a Talos version (expected like v1.13.9)' }),
+  }),
+  kubernetes: z
+    .strictObject({
+      aws: siteNetwork('10.244.0.0/16', '10.96.0.0/12'),
+      onprem: siteNetwork('10.245.0.0/16', '10.112.0.0/12'),
+    })
+    .default({
+      aws: { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' },
+      onprem: { podSubnet: '10.245.0.0/16', serviceSubnet: '10.112.0.0/12' },
+    }),
+  vpn: z
+    .strictObject({
+      type: z.literal('wireguard').default('wireguard'),
+      port: z.int().min(1).max(65535).default(51820),
+    })
+    .default({ type: 'wireguard', port: 51820 }),
+});
+
+export type HybridConfig = z.output<typeof configSchema>;
+export type SiteName = 'aws' | 'onprem';
+export const SITES: readonly SiteName[] = ['aws', 'onprem'];

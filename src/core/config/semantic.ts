@@ -1,0 +1,123 @@
+import { contains, isIpv4, isIpv4Cidr, networkOf, overlaps, prefixLength } from '../net/cidr.ts';
+import type { ConfigProblem } from './problems.ts';
+
+/** The address ranges that must never collide: routing between the sites depends on it. */
+export const ADDRESS_RANGES = [
+  'aws.vpc.cidr',
+  'onprem.cidr',
+  'kubernetes.aws.podSubnet',
+  'kubernetes.aws.serviceSubnet',
+  'kubernetes.onprem.podSubnet',
+  'kubernetes.onprem.serviceSubnet',
+] as const;
+
+export const VPC_PREFIX = { min: 16, max: 20 } as const;
+/** Zone letters a..h map to subnet slots 0..7 (see providers/aws/network-plan.ts). */
+export const MAX_ZONE_LETTER = 'h';
+
+const DEFAULT_RANGES: Record<string, string> = {
+  'kubernetes.aws.podSubnet': '10.244.0.0/16',
+  'kubernetes.aws.serviceSubnet': '10.96.0.0/12',
+  'kubernetes.onprem.podSubnet': '10.245.0.0/16',
+  'kubernetes.onprem.serviceSubnet': '10.112.0.0/12',
+};
+
+/**
+ * Checks that need more than one field. Runs on the raw document so that it can report
+ * alongside type errors elsewhere; every check skips values that are not well-formed
+ * (the schema reports those).
+ */
+export function semanticProblems(raw: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const at = (path: string): unknown => path.split('.').reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), raw);
+  const cidrAt = (path: string): string | undefined => {
+    const value = at(path) ?? DEFAULT_RANGES[path];
+    return typeof value === 'string' && isIpv4Cidr(value) ? value : undefined;
+  };
+
+  const ranges: { path: string; cidr: string }[] = [];
+  for (const path of ADDRESS_RANGES) {
+    const cidr = cidrAt(path);
+    if (!cidr) continue;
+    if (networkOf(cidr) !== cidr) {
+      problems.push({ path, value: cidr, message: `has host bits set (did you mean ${networkOf(cidr)}?)` });
+      continue;
+    }
+    const clash = ranges.find((r) => overlaps(r.cidr, cidr));
+    if (clash) problems.push({ path, value: cidr, message: `overlaps ${clash.path} (${clash.cidr}); every site network, pod and service subnet must be distinct` });
+    ranges.push({ path, cidr });
+  }
+
+  const vpc = cidrAt('aws.vpc.cidr');
+  if (vpc) {
+    const prefix = prefixLength(vpc);
+    if (prefix < VPC_PREFIX.min || prefix > VPC_PREFIX.max)
+      problems.push({ path: 'aws.vpc.cidr', value: vpc, message: `must be between /${VPC_PREFIX.min} and /${VPC_PREFIX.max} (room for a public and a private subnet per zone)` });
+  }
+  for (const site of ['aws', 'onprem']) {
+    const service = cidrAt(`kubernetes.${site}.serviceSubnet`);
+    if (service && (prefixLength(service) < 12 || prefixLength(service) > 24))
+      problems.push({ path: `kubernetes.${site}.serviceSubnet`, value: service, message: 'must be between /12 and /24 (Kubernetes service range limits)' });
+    const pods = cidrAt(`kubernetes.${site}.podSubnet`);
+    if (pods && (prefixLength(pods) < 8 || prefixLength(pods) > 22))
+      problems.push({ path: `kubernetes.${site}.podSubnet`, value: pods, message: 'must be between /8 and /22 (each node takes a /24 of it)' });
+  }
+
+  checkAdminCidrs(at('aws.adminCidrs'), at('aws.allowPublicAdmin') === true, problems);
+  checkZones(at('aws.availabilityZones'), at('aws.region'), problems);
+  checkOnpremNodes(at('onprem.nodes'), cidrAt('onprem.cidr'), problems);
+
+  const ia = at('aws.telemetryBucket.infrequentAccessAfterDays') ?? 30;
+  const expire = at('aws.telemetryBucket.expireAfterDays');
+  if (typeof ia === 'number' && typeof expire === 'number' && expire <= ia)
+    problems.push({ path: 'aws.telemetryBucket.expireAfterDays', value: expire, message: `must be greater than infrequentAccessAfterDays (${ia})` });
+  return problems;
+}
+
+function checkAdminCidrs(value: unknown, allowPublic: boolean, problems: ConfigProblem[]): void {
+  if (!Array.isArray(value)) return;
+  value.forEach((cidr, i) => {
+    if (typeof cidr !== 'string' || !isIpv4Cidr(cidr)) return;
+    const path = `aws.adminCidrs[${i}]`;
+    if (networkOf(cidr) !== cidr) problems.push({ path, value: cidr, message: `has host bits set (did you mean ${networkOf(cidr)}?)` });
+    else if (prefixLength(cidr) === 0 && !allowPublic)
+      problems.push({ path, value: cidr, message: 'opens the Talos and Kubernetes APIs to the whole internet; list your own addresses, or set aws.allowPublicAdmin: true to accept that' });
+  });
+}
+
+function checkZones(value: unknown, region: unknown, problems: ConfigProblem[]): void {
+  if (!Array.isArray(value) || typeof region !== 'string') return;
+  const seen = new Set<string>();
+  value.forEach((zone, i) => {
+    if (typeof zone !== 'string') return;
+    const path = `aws.availabilityZones[${i}]`;
+    const letter = zone.slice(-1);
+    if (zone.slice(0, -1) !== region) problems.push({ path, value: zone, message: `is not a zone of aws.region ${region}` });
+    else if (letter > MAX_ZONE_LETTER) problems.push({ path, value: zone, message: `is not supported (zones ${region}a to ${region}${MAX_ZONE_LETTER})` });
+    if (seen.has(zone)) problems.push({ path, value: zone, message: 'is listed twice' });
+    seen.add(zone);
+  });
+}
+
+function checkOnpremNodes(value: unknown, cidr: string | undefined, problems: ConfigProblem[]): void {
+  if (!Array.isArray(value)) return;
+  const seen = new Map<string, number>();
+  let controlPlanes = 0;
+  value.forEach((node, i) => {
+    if (!isObject(node)) return;
+    if (node.role === 'controlplane') controlPlanes++;
+    const address = node.address;
+    if (typeof address !== 'string' || !isIpv4(address)) return;
+    const path = `onprem.nodes[${i}].address`;
+    if (cidr && !contains(cidr, `${address}/32`)) problems.push({ path, value: address, message: `is outside onprem.cidr (${cidr})` });
+    const first = seen.get(address);
+    if (first !== undefined) problems.push({ path, value: address, message: `is already used by onprem.nodes[${first}]` });
+    else seen.set(address, i);
+  });
+  if (value.length > 0 && controlPlanes === 0)
+    problems.push({ path: 'onprem.nodes', message: 'needs at least one node with role: controlplane' });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,86 @@
+import type { HybridConfig, SiteName } from './core/config/schema.ts';
+import { type EngineEvent, type Outcome, execute } from './core/engine/execute.ts';
+import type { Node } from './core/engine/model.ts';
+import { Observation, type Plan, planDown, planUp } from './core/engine/plan.ts';
+import { baseStack } from './providers/aws/base-stack.ts';
+import { connectAws } from './providers/aws/session.ts';
+
+export interface PipelineOptions {
+  sites: readonly SiteName[];
+  profile?: string;
+  region?: string;
+  endpoint?: string;
+  /** plan and --dry-run: without credentials, plan against an empty account. */
+  allowOffline: boolean;
+}
+
+/** The resources of one site, with the provider that manages them. */
+export interface SiteStack {
+  site: SiteName;
+  title: string;
+  notes: string[];
+  provider: unknown;
+  nodes: Node<unknown>[];
+  /** Nothing can be observed: plan against nothing, never apply. */
+  offline: boolean;
+}
+
+export interface SitePlan extends SiteStack {
+  plan: Plan<unknown>;
+}
+
+/** What each site consists of, in the order `up` builds them (`down` goes the other way). */
+export async function loadStacks(config: HybridConfig, options: PipelineOptions): Promise<SiteStack[]> {
+  const stacks: SiteStack[] = [];
+  if (options.sites.includes('aws')) {
+    const session = await connectAws(config, {
+      allowOffline: options.allowOffline,
+      ...(options.profile ? { profile: options.profile } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
+    const { provider } = session;
+    const notes = session.offline
+      ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')})`]
+      : [];
+    stacks.push({
+      site: 'aws',
+      title: `AWS site: cluster ${provider.cluster} in ${provider.region}, account ${provider.account}${session.identity ? ` as ${session.identity}` : ''}`,
+      notes,
+      provider,
+      nodes: baseStack(config, provider, session.zones) as Node<unknown>[],
+      offline: session.offline,
+    });
+  }
+  if (options.sites.includes('onprem')) {
+    stacks.push({
+      site: 'onprem',
+      title: `on-prem site: ${config.onprem.nodes.length} Talos hosts in ${config.onprem.cidr}`,
+      notes: ['the on-prem site has no resources managed by this version of hybridctl yet'],
+      provider: undefined,
+      nodes: [],
+      offline: false,
+    });
+  }
+  return stacks;
+}
+
+export async function planStacks(stacks: readonly SiteStack[], mode: 'up' | 'down'): Promise<SitePlan[]> {
+  return Promise.all(
+    stacks.map(async (stack) => {
+      const observation = new Observation(stack.provider, { empty: stack.offline });
+      const plan = mode === 'up' ? await planUp(stack.nodes, observation) : await planDown([...stack.nodes], observation);
+      return { ...stack, plan };
+    }),
+  );
+}
+
+export interface ApplyOptions {
+  signal: AbortSignal;
+  onEvent: (event: EngineEvent) => void;
+}
+
+/** Applies each site's plan; sites are independent, so one failing does not stop the other. */
+export async function applyPlans(plans: readonly SitePlan[], options: ApplyOptions): Promise<Outcome[]> {
+  return Promise.all(plans.map((p) => execute(p.plan, p.provider, { signal: options.signal, onEvent: options.onEvent })));
+}

@@ -1,0 +1,93 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { wrapAwsError } from './errors.ts';
+
+export interface AwsSettings {
+  region: string;
+  /** Named profile from ~/.aws/config (else AWS_PROFILE, else the default chain). */
+  profile?: string;
+  /** Send every call here (an emulator or an S3-compatible store); else AWS_ENDPOINT_URL. */
+  endpoint?: string;
+}
+
+interface ClientWithMiddleware {
+  middlewareStack: {
+    add(
+      middleware: (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => Promise<unknown>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+/** The AWS SDK clients hybridctl uses, built on first use with one credential chain and one endpoint. */
+export class AwsClients {
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  private readonly credentials: ReturnType<typeof defaultProvider>;
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(settings: AwsSettings) {
+    this.region = settings.region;
+    this.endpoint = settings.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined);
+    this.credentials = defaultProvider(settings.profile ? { profile: settings.profile } : {});
+  }
+
+  get ec2(): EC2Client {
+    return this.client('ec2', (c) => new EC2Client(c));
+  }
+  get iam(): IAMClient {
+    return this.client('iam', (c) => new IAMClient(c));
+  }
+  get kms(): KMSClient {
+    return this.client('kms', (c) => new KMSClient(c));
+  }
+  get s3(): S3Client {
+    // Emulators and S3-compatible stores address buckets by path, not by virtual host.
+    return this.client('s3', (c) => new S3Client({ ...c, forcePathStyle: this.endpoint !== undefined }));
+  }
+  get sts(): STSClient {
+    return this.client('sts', (c) => new STSClient(c));
+  }
+  get tagging(): ResourceGroupsTaggingAPIClient {
+    return this.client('tagging', (c) => new ResourceGroupsTaggingAPIClient(c));
+  }
+
+  /** Resolves credentials without calling AWS; throws when the chain finds none. */
+  async resolveCredentials(): Promise<void> {
+    await this.credentials();
+  }
+
+  private client<T>(name: string, make: (config: ReturnType<AwsClients['config']>) => T): T {
+    let client = this.cache.get(name) as T | undefined;
+    if (!client) {
+      client = make(this.config());
+      (client as unknown as ClientWithMiddleware).middlewareStack.add(
+        (next, context) => async (args) => {
+          try {
+            return await next(args);
+          } catch (error) {
+            throw wrapAwsError(error, context.clientName ?? name, context.commandName ?? 'call', this.region, this.endpoint);
+          }
+        },
+        { step: 'initialize', name: 'hybridctlErrors' },
+      );
+      this.cache.set(name, client);
+    }
+    return client;
+  }
+
+  private config() {
+    return {
+      region: this.region,
+      credentials: this.credentials,
+      retryMode: 'adaptive',
+      maxAttempts: 6,
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+    };
+  }
+}

@@ -1,0 +1,79 @@
+import { ActionError } from '../../core/errors.ts';
+
+/** An AWS call that failed, named by IAM action, with a hint about what to do. */
+export class AwsCallError extends ActionError {
+  override name = 'AwsCallError';
+  readonly action: string;
+  readonly code: string;
+  constructor(action: string, code: string, message: string, hint: string | undefined, cause: unknown) {
+    super(`${action} failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, hint, { cause });
+    this.action = action;
+    this.code = code;
+  }
+}
+
+const SERVICE_PREFIX: Record<string, string> = {
+  EC2Client: 'ec2',
+  IAMClient: 'iam',
+  KMSClient: 'kms',
+  S3Client: 's3',
+  STSClient: 'sts',
+  ResourceGroupsTaggingAPIClient: 'tag',
+};
+
+/** S3 operations whose IAM action is named differently from the API call. */
+const S3_ACTIONS: Record<string, string> = {
+  HeadBucket: 'ListBucket',
+  ListBuckets: 'ListAllMyBuckets',
+  ListObjectVersions: 'ListBucketVersions',
+  DeleteObjects: 'DeleteObjectVersion',
+  GetBucketEncryption: 'GetEncryptionConfiguration',
+  PutBucketEncryption: 'PutEncryptionConfiguration',
+  GetPublicAccessBlock: 'GetBucketPublicAccessBlock',
+  PutPublicAccessBlock: 'PutBucketPublicAccessBlock',
+  GetBucketLifecycleConfiguration: 'GetLifecycleConfiguration',
+  PutBucketLifecycleConfiguration: 'PutLifecycleConfiguration',
+};
+
+export function iamAction(clientName: string, commandName: string): string {
+  const service = SERVICE_PREFIX[clientName] ?? clientName.replace(/Client$/, '').toLowerCase();
+  const operation = commandName.replace(/Command$/, '');
+  return `${service}:${service === 's3' ? (S3_ACTIONS[operation] ?? operation) : operation}`;
+}
+
+export function errorCode(error: unknown): string {
+  if (error instanceof AwsCallError) return error.code;
+  const e = error as { name?: string; Code?: string; code?: string } | undefined;
+  return e?.Code ?? e?.name ?? e?.code ?? '';
+}
+
+/** True when the error says the thing is already gone (or never was). */
+export function isNotFound(error: unknown): boolean {
+  const code = errorCode(error);
+  return /NotFound|NoSuch|NotExist/.test(code) || code === 'NoSuchEntity';
+}
+
+export function wrapAwsError(error: unknown, clientName: string, commandName: string, region: string, endpoint: string | undefined): unknown {
+  if (error instanceof AwsCallError) return error;
+  const action = iamAction(clientName, commandName);
+  const code = errorCode(error);
+  const message = (error as Error)?.message || code || 'unknown error';
+  return new AwsCallError(action, code, message, hintFor(code, message, action, region, endpoint), error);
+}
+
+function hintFor(code: string, message: string, action: string, region: string, endpoint: string | undefined): string | undefined {
+  if (/LimitExceeded|QuotaExceeded|TooManyBuckets|InsufficientAddressCapacity|MaxSpotInstanceCountExceeded/.test(code))
+    return `a service quota is exhausted; request an increase in the Service Quotas console for ${region}, or free capacity, then re-run`;
+  if (/^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/.test(code))
+    return `the credentials lack permission for ${action}; grant it to the identity shown by \`aws sts get-caller-identity\``;
+  if (/^(InvalidClientTokenId|UnrecognizedClientException|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidAccessKeyId|AuthFailure|RequestExpired)$/.test(code))
+    return 'the AWS credentials are invalid or expired; refresh them (e.g. `aws sso login`) or pick another --profile';
+  if (/^(AuthorizationHeaderMalformed|PermanentRedirect|IllegalLocationConstraintException|InvalidLocationConstraint)$/.test(code) || /wrong region|expecting '[a-z0-9-]+'/.test(message))
+    return `the resource lives in another region than aws.region (${region}); check aws.region, --region and AWS_REGION`;
+  if (code === 'OptInRequired') return `the account is not opted in to ${region}; enable the region in the account settings`;
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|TimeoutError/.test(`${code} ${message}`))
+    return endpoint ? `cannot reach ${endpoint}; is the endpoint (AWS_ENDPOINT_URL / --endpoint-url) up?` : 'cannot reach AWS; check the network and any proxy settings';
+  if (code === 'DependencyViolation')
+    return 'something not managed by hybridctl still uses this resource (instances, network interfaces, endpoints); remove it and re-run';
+  return undefined;
+}

@@ -1,0 +1,61 @@
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { HybridConfig } from '../../core/config/schema.ts';
+import { UsageError } from '../../core/errors.ts';
+import { AwsClients } from './clients.ts';
+import { AwsCallError } from './errors.ts';
+import type { AwsProvider } from './provider.ts';
+import { resolveZones } from './zones.ts';
+
+export interface AwsConnectOptions {
+  profile?: string;
+  /** --region: must agree with aws.region, which is the source of truth. */
+  region?: string;
+  endpoint?: string;
+  /** plan and --dry-run may go on without credentials, against an empty account. */
+  allowOffline: boolean;
+}
+
+export interface AwsSession {
+  provider: AwsProvider;
+  zones: string[];
+  /** No credentials: nothing can be observed, so the plan is against an empty account. */
+  offline: boolean;
+  /** The caller's ARN, for messages. */
+  identity?: string;
+}
+
+const BAD_CREDENTIALS = /^(InvalidClientTokenId|UnrecognizedClientException|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidAccessKeyId)$/;
+
+export const NO_CREDENTIALS_HELP =
+  'set AWS_PROFILE or pass --profile (after `aws sso login` or `aws configure`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+
+/** Checks the region, finds credentials and the account (STS GetCallerIdentity), and the zones. */
+export async function connectAws(config: HybridConfig, options: AwsConnectOptions): Promise<AwsSession> {
+  const region = config.aws.region;
+  if (options.region && options.region !== region) {
+    throw new UsageError(`--region ${options.region} does not match aws.region ${region} in the config; the config decides the region, so drop --region or change aws.region`);
+  }
+  const clients = new AwsClients({ region, ...(options.profile ? { profile: options.profile } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+  const base = { cluster: config.metadata.name, region, clients, userTags: config.aws.tags };
+
+  try {
+    await clients.resolveCredentials();
+  } catch (error) {
+    const reason = (error as Error).message.split('\n')[0];
+    if (!options.allowOffline) throw new UsageError(`no AWS credentials found (${reason}); ${NO_CREDENTIALS_HELP}`);
+    const zones = await resolveZones(config, undefined);
+    return { provider: { ...base, account: '<account>' }, zones, offline: true };
+  }
+
+  let identity: { Account?: string; Arn?: string };
+  try {
+    identity = await clients.sts.send(new GetCallerIdentityCommand({}));
+  } catch (error) {
+    if (error instanceof AwsCallError && BAD_CREDENTIALS.test(error.code)) {
+      throw new UsageError(`the AWS credentials were rejected (${error.code}); refresh them (e.g. \`aws sso login\`) or ${NO_CREDENTIALS_HELP}`);
+    }
+    throw error;
+  }
+  const provider: AwsProvider = { ...base, account: identity.Account ?? '' };
+  return { provider, zones: await resolveZones(config, clients), offline: false, ...(identity.Arn ? { identity: identity.Arn } : {}) };
+}
