@@ -1,16 +1,26 @@
-"""moto_server plus the two EC2 calls hybridctl makes that moto does not implement.
+"""moto_server with the few fixes hybridctl's tests need; everything else is moto as released.
 
-moto keeps the region's default EBS key (ModifyEbsDefaultKmsKeyId works) but has no
-GetEbsDefaultKmsKeyId or ResetEbsDefaultKmsKeyId. These follow the EC2 API reference:
-the default key is the AWS-managed alias/aws/ebs until ModifyEbsDefaultKmsKeyId names
-another, and Reset returns to it. Everything else is moto as released.
+1. EC2 GetEbsDefaultKmsKeyId and ResetEbsDefaultKmsKeyId, which moto lacks. moto keeps the
+   region's default EBS key (ModifyEbsDefaultKmsKeyId works); these follow the EC2 API
+   reference: the default is the AWS-managed alias/aws/ebs until another key is named, and
+   Reset returns to it.
+2. Bucket-policy conditions. moto evaluates bucket policies on object requests but passes no
+   condition context and treats a statement whose condition does not match as an explicit
+   deny, and it knows no Bool operator. AWS treats a statement whose condition does not
+   match as not applying. We pass aws:SecureTransport (from the request's scheme), add Bool,
+   and make unmatched conditions neutral, so a "deny without TLS" policy denies plain-HTTP
+   requests and nothing else, as in AWS.
 """
 
 import sys
+import threading
 
 from moto.core.responses import ActionResult
 from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.iam import policy_conditions
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
 
@@ -33,6 +43,37 @@ def reset_ebs_default_kms_key_id(self: ElasticBlockStore) -> ActionResult:
 
 ElasticBlockStore.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id
 ElasticBlockStore.reset_ebs_default_kms_key_id = reset_ebs_default_kms_key_id
+
+_request = threading.local()
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _remember_scheme(self, environ, start_response):
+    _request.secure = environ.get("wsgi.url_scheme") == "https"
+    return _dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _remember_scheme
+
+def _bool_equals(expected, actual: str) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    return any(str(v).lower() == str(actual).lower() for v in values)
+
+
+policy_conditions.CONDITION_OPERATIONS["Bool"] = _bool_equals
+
+_is_action_permitted = IAMPolicyStatement.is_action_permitted
+
+
+def _is_action_permitted_with_context(self, action, resource="*", principal=None, incoming_condition_values=None):
+    if incoming_condition_values is None:
+        incoming_condition_values = {"aws:SecureTransport": "true" if getattr(_request, "secure", False) else "false"}
+    if self._statement.get("Condition") and not self._check_conditions(incoming_condition_values):
+        return PermissionResult.NEUTRAL
+    return _is_action_permitted(self, action, resource, principal, incoming_condition_values)
+
+
+IAMPolicyStatement.is_action_permitted = _is_action_permitted_with_context
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,227 @@
+import {
+  CreateVpcCommand,
+  DescribeVpcAttributeCommand,
+  DescribeVpcsCommand,
+  GetEbsDefaultKmsKeyIdCommand,
+  GetEbsEncryptionByDefaultCommand,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
+import { CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand, DescribeKeyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
+import {
+  CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
+import { EXAMPLE } from '../support/config.ts';
+import { type Clients, NOTHING, clients, counts, inventory } from '../support/inventory.ts';
+import { type Moto, startMoto } from '../support/moto.ts';
+
+const ACCOUNT = '123456789012';
+const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 2, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1 };
+
+let moto: Moto;
+let aws: Clients;
+let env: Record<string, string | undefined>;
+let config: string;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  aws = clients(moto.endpoint);
+  env = awsEnv(moto.endpoint);
+  config = writeConfig(EXAMPLE);
+});
+afterAll(async () => moto?.stop());
+beforeEach(async () => moto.reset());
+
+const up = () => runCli(['up', '-c', config], env);
+
+function ingressOf(permissions: IpPermission[]) {
+  return permissions.flatMap((p) => [
+    ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort ?? ''}-${p.ToPort ?? ''}:${r.CidrIp}`),
+    ...(p.UserIdGroupPairs ?? []).map((g) => `${p.IpProtocol}:${p.FromPort ?? ''}-${p.ToPort ?? ''}:${g.GroupId}`),
+  ]);
+}
+
+describe('up from an empty account', () => {
+  it('creates exactly the base layer, with the settings that matter', async () => {
+    const result = await up();
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const inv = await inventory(aws, 'demo');
+    expect(counts(inv)).toEqual(EXPECTED_COUNTS);
+
+    // Network
+    const vpc = inv.vpcs[0];
+    expect(vpc?.CidrBlock).toBe('10.40.0.0/16');
+    for (const Attribute of ['enableDnsSupport', 'enableDnsHostnames'] as const) {
+      const attr = await aws.ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc?.VpcId, Attribute }));
+      expect(attr.EnableDnsSupport?.Value ?? attr.EnableDnsHostnames?.Value).toBe(true);
+    }
+    const subnets = Object.fromEntries(inv.subnets.map((s) => [s.Tags?.find((t) => t.Key === 'hybridctl.dev/component')?.Value, s]));
+    expect(Object.fromEntries(Object.entries(subnets).map(([id, s]) => [id, `${s.AvailabilityZone} ${s.CidrBlock}`]))).toEqual({
+      'subnet-private-a': 'eu-central-1a 10.40.0.0/20',
+      'subnet-private-b': 'eu-central-1b 10.40.16.0/20',
+      'subnet-public-a': 'eu-central-1a 10.40.128.0/24',
+      'subnet-public-b': 'eu-central-1b 10.40.129.0/24',
+    });
+    expect(inv.subnets.every((s) => !s.MapPublicIpOnLaunch)).toBe(true);
+    const igw = inv.igws[0];
+    expect(igw?.Attachments?.[0]?.VpcId).toBe(vpc?.VpcId);
+    const nat = inv.nats[0];
+    expect(nat?.SubnetId).toBe(subnets['subnet-public-a']?.SubnetId);
+    expect(nat?.NatGatewayAddresses?.[0]?.AllocationId).toBe(inv.eips[0]?.AllocationId);
+    const tables = Object.fromEntries(inv.rts.map((t) => [t.Tags?.find((x) => x.Key === 'hybridctl.dev/component')?.Value, t]));
+    const defaultRoute = (id: string) => tables[id]?.Routes?.find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+    const associated = (id: string) => (tables[id]?.Associations ?? []).map((a) => a.SubnetId).sort();
+    expect(defaultRoute('routes-public')?.GatewayId).toBe(igw?.InternetGatewayId);
+    expect(associated('routes-public')).toEqual([subnets['subnet-public-a']?.SubnetId, subnets['subnet-public-b']?.SubnetId].sort());
+    for (const letter of ['a', 'b']) {
+      expect(defaultRoute(`routes-private-${letter}`)?.NatGatewayId).toBe(nat?.NatGatewayId);
+      expect(associated(`routes-private-${letter}`)).toEqual([subnets[`subnet-private-${letter}`]?.SubnetId]);
+    }
+
+    // Every EC2 resource is tagged: cluster, component, Name and the user's tags.
+    for (const resource of [...inv.vpcs, ...inv.subnets, ...inv.igws, ...inv.nats, ...inv.eips, ...inv.rts, ...inv.sgs]) {
+      const tags = Object.fromEntries((resource.Tags ?? []).map((t) => [t.Key, t.Value]));
+      expect(tags).toMatchObject({ 'hybridctl.dev/cluster': 'demo', team: 'platform' });
+      expect(tags.Name).toBe(`demo-${tags['hybridctl.dev/component']}`);
+    }
+
+    // Security groups: members trust each other; the APIs only from admins and the LB subnets; VPN only from on-prem.
+    const groups = Object.fromEntries(inv.sgs.map((g) => [g.Tags?.find((t) => t.Key === 'hybridctl.dev/component')?.Value, g]));
+    const cp = groups['sg-controlplane'];
+    const workers = groups['sg-workers'];
+    const members = [`-1:-:${cp?.GroupId}`, `-1:-:${workers?.GroupId}`];
+    const vpn = 'udp:51820-51820:198.51.100.7/32';
+    const apiFrom = ['203.0.113.10/32', '10.40.128.0/24', '10.40.129.0/24'].flatMap((c) => [`tcp:50000-50000:${c}`, `tcp:6443-6443:${c}`]);
+    expect(ingressOf(cp?.IpPermissions ?? []).sort()).toEqual([...members, ...apiFrom, vpn].sort());
+    expect(ingressOf(workers?.IpPermissions ?? []).sort()).toEqual([...members, vpn].sort());
+    expect(JSON.stringify(inv.sgs.map((g) => g.IpPermissions))).not.toContain('0.0.0.0/0');
+
+    // IAM: EC2 may assume the node role, and it grants nothing yet.
+    const role = await aws.iam.send(new GetRoleCommand({ RoleName: 'hybridctl-demo-node' }));
+    const trust = JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? ''));
+    expect(trust.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect((await aws.iam.send(new ListRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).PolicyNames).toEqual([]);
+    expect((await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).AttachedPolicies).toEqual([]);
+    expect(inv.profiles[0]?.Roles?.map((r) => r.RoleName)).toEqual(['hybridctl-demo-node']);
+
+    // KMS: rotation on, alias on the key.
+    const key = inv.kmsKeys[0]?.meta;
+    expect((await aws.kms.send(new GetKeyRotationStatusCommand({ KeyId: key?.KeyId }))).KeyRotationEnabled).toBe(true);
+    expect(inv.aliases[0]?.TargetKeyId).toBe(key?.KeyId);
+
+    // S3: encrypted with the key, versioned, private, TLS only; telemetry ages out.
+    for (const purpose of ['state', 'telemetry']) {
+      const Bucket = `hctl-demo-${purpose}-${ACCOUNT}-eu-central-1`;
+      const encryption = await aws.s3.send(new GetBucketEncryptionCommand({ Bucket }));
+      const rule = encryption.ServerSideEncryptionConfiguration?.Rules?.[0];
+      expect(rule?.ApplyServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key?.Arn });
+      expect((await aws.s3.send(new GetBucketVersioningCommand({ Bucket }))).Status).toBe('Enabled');
+      expect((await aws.s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      });
+      const policy = JSON.parse((await aws.s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy ?? '{}');
+      expect(policy.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+      const tags = (await aws.s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet ?? [];
+      expect(tags).toContainEqual({ Key: 'hybridctl.dev/component', Value: `bucket-${purpose}` });
+    }
+    const lifecycle = await aws.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: `hctl-demo-telemetry-${ACCOUNT}-eu-central-1` }));
+    expect(lifecycle.Rules?.[0]).toMatchObject({
+      Status: 'Enabled',
+      Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }],
+      Expiration: { Days: 365 },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+    });
+
+    // EBS: new volumes in the region are encrypted with the cluster key.
+    expect((await aws.ec2.send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault).toBe(true);
+    expect((await aws.ec2.send(new GetEbsDefaultKmsKeyIdCommand({}))).KmsKeyId).toBe(key?.Arn);
+  });
+
+  it('makes no mutating call on a second run, and then plans nothing', async () => {
+    expect((await up()).code).toBe(0);
+    await moto.record();
+    const second = await up();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('nothing to do');
+    const calls = await moto.calls();
+    expect(calls.filter((c) => c.mutating)).toEqual([]);
+    expect(calls.length).toBeGreaterThan(0);
+
+    const plan = await runCli(['plan', '-c', config, '-o', 'json'], env);
+    expect(plan.code).toBe(0);
+    const parsed = JSON.parse(plan.stdout);
+    expect(parsed.sites.flatMap((s: { changes: unknown[] }) => s.changes)).toEqual([]);
+    expect(parsed.sites[0].summary.noop).toBe(22);
+  });
+
+  it('down deletes everything tagged for the cluster and nothing else', async () => {
+    // Decoys: another cluster whose names share our prefix, and untagged things.
+    const decoyVpc = await aws.ec2.send(
+      new CreateVpcCommand({ CidrBlock: '10.99.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'hybridctl.dev/cluster', Value: 'demo-2' }] }] }),
+    );
+    const untaggedVpc = await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.98.0.0/16' }));
+    await aws.s3.send(new CreateBucketCommand({ Bucket: `hctl-demo-2-state-${ACCOUNT}-eu-central-1`, CreateBucketConfiguration: { LocationConstraint: 'eu-central-1' } }));
+    await aws.iam.send(new CreateRoleCommand({ RoleName: 'hybridctl-demo-2-node', Path: '/hybridctl/demo-2/', AssumeRolePolicyDocument: '{}' }));
+    const decoyKey = await aws.kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'hybridctl.dev/cluster', TagValue: 'demo-2' }] }));
+
+    expect((await up()).code).toBe(0);
+    // A versioned bucket with objects and old versions must still go.
+    const Bucket = `hctl-demo-telemetry-${ACCOUNT}-eu-central-1`;
+    for (const body of ['one', 'two']) await aws.s3.send(new PutObjectCommand({ Bucket, Key: 'logs/a.json', Body: body }));
+
+    const down = await runCli(['down', '--yes', '-c', config], env);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(down.stdout).toContain('nothing of cluster demo is left');
+    expect(counts(await inventory(aws, 'demo'))).toEqual(NOTHING);
+    // The EBS default key is the AWS-managed one again.
+    expect((await aws.ec2.send(new GetEbsDefaultKmsKeyIdCommand({}))).KmsKeyId).toContain('alias/aws/ebs');
+
+    const decoys = await inventory(aws, 'demo-2');
+    expect(decoys.vpcs.map((v) => v.VpcId)).toEqual([decoyVpc.Vpc?.VpcId]);
+    expect(decoys.buckets).toHaveLength(1);
+    expect(decoys.roles).toHaveLength(1);
+    expect((await aws.kms.send(new DescribeKeyCommand({ KeyId: decoyKey.KeyMetadata?.KeyId }))).KeyMetadata?.KeyState).toBe('Enabled');
+    expect((await aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [untaggedVpc.Vpc?.VpcId ?? ''] }))).Vpcs).toHaveLength(1);
+
+    const again = await runCli(['down', '--yes', '-c', config], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing to delete');
+  });
+});
+
+describe('bucket policy', () => {
+  it('refuses requests without TLS and serves them with TLS', async () => {
+    await moto.reset();
+    expect((await up()).code).toBe(0);
+    const Bucket = `hctl-demo-state-${ACCOUNT}-eu-central-1`;
+    await aws.s3.send(new PutObjectCommand({ Bucket, Key: 'over-tls', Body: 'ok' }));
+
+    const plain = await startMoto({ tls: false });
+    try {
+      const plainConfig = writeConfig(EXAMPLE);
+      const result = await runCli(['up', '--site', 'aws', '-c', plainConfig], awsEnv(plain.endpoint));
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const error = await clients(plain.endpoint)
+        .s3.send(new PutObjectCommand({ Bucket, Key: 'over-http', Body: 'no' }))
+        .then(() => undefined, (e: { $metadata?: { httpStatusCode?: number } }) => e);
+      expect(error?.$metadata?.httpStatusCode).toBe(403);
+    } finally {
+      await plain.stop();
+    }
+  });
+});

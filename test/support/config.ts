@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { ROOT } from './paths.ts';
+
+export const EXAMPLE = readFileSync(`${ROOT}examples/hybrid.yaml`, 'utf8');
+
+/** The example config with some text replaced; fails loudly when the text is not there. */
+export function exampleWith(...replacements: [string | RegExp, string][]): string {
+  let text = EXAMPLE;
+  for (const [from, to] of replacements) {
+    const next = text.replace(from, to);
+    if (next === text) throw new Error(`example config has no ${String(from)}`);
+    text = next;
+  }
+  return text;
+}

@@ -1,0 +1,69 @@
+import {
+  DescribeAddressesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  type Filter,
+} from '@aws-sdk/client-ec2';
+import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+
+/** SDK clients pointed at the emulator, for reading back what the CLI left there. */
+export function clients(endpoint: string, region = 'eu-central-1') {
+  const config = { endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  return {
+    ec2: new EC2Client(config),
+    iam: new IAMClient(config),
+    kms: new KMSClient(config),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+  };
+}
+
+export type Clients = ReturnType<typeof clients>;
+
+const tagged = (cluster: string): Filter[] => [{ Name: 'tag:hybridctl.dev/cluster', Values: [cluster] }];
+
+/** Everything in the emulator that carries the cluster's tag (or, for untaggable things, its name). */
+export async function inventory(c: Clients, cluster: string) {
+  const filters = tagged(cluster);
+  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys] = await Promise.all([
+    c.ec2.send(new DescribeVpcsCommand({ Filters: filters })).then((r) => r.Vpcs ?? []),
+    c.ec2.send(new DescribeSubnetsCommand({ Filters: filters })).then((r) => r.Subnets ?? []),
+    c.ec2.send(new DescribeInternetGatewaysCommand({ Filters: filters })).then((r) => r.InternetGateways ?? []),
+    c.ec2.send(new DescribeNatGatewaysCommand({ Filter: filters })).then((r) => (r.NatGateways ?? []).filter((n) => n.State !== 'deleted')),
+    c.ec2.send(new DescribeAddressesCommand({ Filters: filters })).then((r) => r.Addresses ?? []),
+    c.ec2.send(new DescribeRouteTablesCommand({ Filters: filters })).then((r) => r.RouteTables ?? []),
+    c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })).then((r) => r.SecurityGroups ?? []),
+    c.iam.send(new ListRolesCommand({ PathPrefix: `/hybridctl/${cluster}/` })).then((r) => r.Roles ?? []),
+    c.iam.send(new ListInstanceProfilesCommand({ PathPrefix: `/hybridctl/${cluster}/` })).then((r) => r.InstanceProfiles ?? []),
+    c.kms.send(new ListAliasesCommand({})).then((r) => (r.Aliases ?? []).filter((a) => a.AliasName === `alias/hybridctl-${cluster}`)),
+    c.s3.send(new ListBucketsCommand({})).then((r) => (r.Buckets ?? []).filter((b) => new RegExp(`^hctl-${cluster}-[a-z]+-\\d{12}-`).test(b.Name ?? ''))),
+    liveTaggedKeys(c.kms, cluster),
+  ]);
+  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys };
+}
+
+export type Inventory = Awaited<ReturnType<typeof inventory>>;
+
+export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, aliases: 0, buckets: 0, kmsKeys: 0 };
+
+export function counts(inv: Inventory): Record<keyof Inventory, number> {
+  return Object.fromEntries(Object.entries(inv).map(([k, v]) => [k, v.length])) as Record<keyof Inventory, number>;
+}
+
+/** KMS keys tagged for the cluster that are not scheduled for deletion. */
+async function liveTaggedKeys(kms: KMSClient, cluster: string) {
+  const keys = (await kms.send(new ListKeysCommand({}))).Keys ?? [];
+  const described = await Promise.all(
+    keys.map(async (k) => {
+      const [meta, tags] = await Promise.all([kms.send(new DescribeKeyCommand({ KeyId: k.KeyId })), kms.send(new ListResourceTagsCommand({ KeyId: k.KeyId }))]);
+      return { meta: meta.KeyMetadata, tags: tags.Tags ?? [] };
+    }),
+  );
+  return described.filter((d) => d.meta?.KeyState !== 'PendingDeletion' && d.tags.some((t) => t.TagKey === 'hybridctl.dev/cluster' && t.TagValue === cluster));
+}

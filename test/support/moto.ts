@@ -1,0 +1,134 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ResultPromise, execa } from 'execa';
+import { PYTHON, ROOT } from './paths.ts';
+import { SERVER_CERT, SERVER_KEY } from './tls.ts';
+
+/** One AWS call as moto received it. */
+export interface RecordedCall {
+  service: string;
+  operation: string;
+  mutating: boolean;
+}
+
+export interface Moto {
+  endpoint: string;
+  port: number;
+  /** Forget every resource (POST /moto-api/reset) and the recording. */
+  reset(): Promise<void>;
+  /** Start (or restart) recording requests. */
+  record(): Promise<void>;
+  /** The calls made since record(). */
+  calls(): Promise<RecordedCall[]>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts moto_server (with our small extension, test/moto/server.py) on a free loopback port,
+ * speaking TLS with the test CA's certificate unless `tls: false`.
+ */
+export async function startMoto(options: { env?: Record<string, string>; tls?: boolean } = {}): Promise<Moto> {
+  const tls = options.tls ?? true;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hybridctl-moto-'));
+  const recording = join(dir, 'recording.jsonl');
+  writeFileSync(recording, '');
+  const tlsArgs = tls ? ['-c', SERVER_CERT, '-k', SERVER_KEY] : [];
+  const child: ResultPromise = execa(PYTHON, [`${ROOT}test/moto/server.py`, '-H', '127.0.0.1', '-p', String(port), ...tlsArgs], {
+    env: { MOTO_RECORDER_FILEPATH: recording, ...options.env },
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: { file: join(dir, 'moto.log') },
+  });
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  await waitUntilUp(endpoint, () => exited, join(dir, 'moto.log'));
+  const api = (path: string, method = 'POST') => fetch(`${endpoint}/moto-api/${path}`, { method }).then((r) => r.text());
+  return {
+    endpoint,
+    port,
+    async reset() {
+      await api('reset');
+      await api('recorder/stop-recording');
+      await api('recorder/reset-recording');
+    },
+    async record() {
+      await api('recorder/reset-recording');
+      await api('recorder/start-recording');
+    },
+    async calls() {
+      return readFileSync(recording, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => classify(JSON.parse(line) as RawEntry));
+    },
+    async stop() {
+      // Stopped by its process id, as the test setup started it.
+      if (child.pid) process.kill(child.pid, 'SIGTERM');
+      await Promise.race([child, sleep(5000)]);
+      if (!exited && child.pid) process.kill(child.pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitUntilUp(endpoint: string, exited: () => boolean, log: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (exited()) throw new Error(`moto_server exited early: ${readFileSync(log, 'utf8').slice(-2000)}`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/data.json`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error('moto_server did not start within 60s');
+}
+
+interface RawEntry {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+  body_encoded: boolean;
+}
+
+const S3_READS = new Set(['GET', 'HEAD']);
+
+/** Names a recorded request: query-protocol Action, JSON X-Amz-Target, or S3 REST method and sub-resource. */
+export function classify(entry: RawEntry): RecordedCall {
+  const headers = Object.fromEntries(Object.entries(entry.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'unknown';
+  const target = headers['x-amz-target'];
+  if (target) {
+    const operation = target.split('.').pop() ?? target;
+    return { service, operation, mutating: !/^(Describe|Get|List)/.test(operation) };
+  }
+  const body = entry.body_encoded ? Buffer.from(entry.body ?? '', 'base64').toString('utf8') : (entry.body ?? '');
+  const action = new URLSearchParams(body).get('Action') ?? new URL(entry.url, 'http://x').searchParams.get('Action');
+  if (action) return { service, operation: action, mutating: !/^(Describe|Get|List)/.test(action) };
+  const url = new URL(entry.url, 'http://x');
+  const sub = [...url.searchParams.keys()].filter((k) => k !== 'x-id').join('&');
+  const operation = url.searchParams.get('x-id') ?? `${entry.method} ${sub || (url.pathname.split('/').filter(Boolean).length > 1 ? 'object' : 'bucket')}`;
+  return { service, operation, mutating: !S3_READS.has(entry.method) };
+}
