@@ -10,10 +10,14 @@
    match as not applying. We pass aws:SecureTransport (from the request's scheme), add Bool,
    and make unmatched conditions neutral, so a "deny without TLS" policy denies plain-HTTP
    requests and nothing else, as in AWS.
+3. HYBRIDCTL_TEST_LATENCY_MS: an optional delay per request, so that tests which interrupt
+   the CLI can land inside a run rather than after it.
 """
 
+import os
 import sys
 import threading
+import time
 
 from moto.core.responses import ActionResult
 from moto.ec2.models.elastic_block_store import EBSBackend
@@ -48,8 +52,13 @@ _request = threading.local()
 _dispatch = DomainDispatcherApplication.__call__
 
 
+_latency = int(os.environ.get("HYBRIDCTL_TEST_LATENCY_MS", "0")) / 1000
+
+
 def _remember_scheme(self, environ, start_response):
     _request.secure = environ.get("wsgi.url_scheme") == "https"
+    if _latency and not environ.get("PATH_INFO", "").startswith("/moto-api"):
+        time.sleep(_latency)
     return _dispatch(self, environ, start_response)
 
 

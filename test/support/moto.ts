@@ -114,6 +114,18 @@ interface RawEntry {
 }
 
 const S3_READS = new Set(['GET', 'HEAD']);
+/** S3 bucket sub-resources by the name of their API call (the SDK only sends x-id for some). */
+const S3_SUBRESOURCES: Record<string, string> = {
+  tagging: 'BucketTagging',
+  encryption: 'BucketEncryption',
+  versioning: 'BucketVersioning',
+  policy: 'BucketPolicy',
+  lifecycle: 'BucketLifecycleConfiguration',
+  publicAccessBlock: 'PublicAccessBlock',
+  versions: 'ObjectVersions',
+  delete: 'Objects',
+};
+const S3_VERBS: Record<string, string> = { GET: 'Get', PUT: 'Put', DELETE: 'Delete', POST: 'Delete', HEAD: 'Head' };
 
 /** Names a recorded request: query-protocol Action, JSON X-Amz-Target, or S3 REST method and sub-resource. */
 export function classify(entry: RawEntry): RecordedCall {
@@ -128,7 +140,8 @@ export function classify(entry: RawEntry): RecordedCall {
   const action = new URLSearchParams(body).get('Action') ?? new URL(entry.url, 'http://x').searchParams.get('Action');
   if (action) return { service, operation: action, mutating: !/^(Describe|Get|List)/.test(action) };
   const url = new URL(entry.url, 'http://x');
-  const sub = [...url.searchParams.keys()].filter((k) => k !== 'x-id').join('&');
-  const operation = url.searchParams.get('x-id') ?? `${entry.method} ${sub || (url.pathname.split('/').filter(Boolean).length > 1 ? 'object' : 'bucket')}`;
+  const sub = [...url.searchParams.keys()].find((k) => k in S3_SUBRESOURCES);
+  const named = sub ? `${sub === 'versions' ? 'List' : S3_VERBS[entry.method]}${S3_SUBRESOURCES[sub]}` : undefined;
+  const operation = url.searchParams.get('x-id') ?? named ?? `${entry.method} ${url.pathname.split('/').filter(Boolean).length > 1 ? 'object' : 'bucket'}`;
   return { service, operation, mutating: !S3_READS.has(entry.method) };
 }

@@ -47,6 +47,9 @@ function problemsFor(issue: Issue, schema: AnySchema): ConfigProblem[] {
       if (branch) return schemaProblems(branch.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as Issue), schema);
       return [withValue('is not a count (1-3) or a list of zone names')];
     }
+    case 'invalid_key':
+      // The key itself is wrong (a reserved tag name, say): say why, without repeating it.
+      return [{ path, message: issue.issues.map((i) => (i.code === 'custom' ? i.message : 'is not a valid key')).join('; ') }];
     default:
       return [withValue(issue.message)];
   }

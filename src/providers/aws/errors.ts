@@ -73,6 +73,9 @@ function hintFor(code: string, message: string, action: string, region: string, 
   if (code === 'OptInRequired') return `the account is not opted in to ${region}; enable the region in the account settings`;
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|TimeoutError/.test(`${code} ${message}`))
     return endpoint ? `cannot reach ${endpoint}; is the endpoint (AWS_ENDPOINT_URL / --endpoint-url) up?` : 'cannot reach AWS; check the network and any proxy settings';
+  if (code === 'EntityAlreadyExists' || code === 'AlreadyExistsException' || code === 'InvalidGroup.Duplicate')
+    return 'something with this name exists but does not carry this cluster\'s tags (or IAM path); remove or rename it, or choose another metadata.name';
+  if (code === 'BucketAlreadyExists') return 'bucket names are global and another account owns this one; choose another metadata.name';
   if (code === 'DependencyViolation')
     return 'something not managed by hybridctl still uses this resource (instances, network interfaces, endpoints); remove it and re-run';
   return undefined;

@@ -42,6 +42,8 @@ export async function connectAws(config: HybridConfig, options: AwsConnectOption
     await clients.resolveCredentials();
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
+    if (options.profile)
+      throw new UsageError(`no AWS credentials found for profile "${options.profile}" (${reason}); check the profile in ~/.aws/config and ~/.aws/credentials, or run \`aws sso login --profile ${options.profile}\``);
     if (!options.allowOffline) throw new UsageError(`no AWS credentials found (${reason}); ${NO_CREDENTIALS_HELP}`);
     const zones = await resolveZones(config, undefined);
     return { provider: { ...base, account: '<account>' }, zones, offline: true };

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
+import { exampleWith } from '../support/config.ts';
+import { type Moto, startMoto } from '../support/moto.ts';
+
+let moto: Moto;
+let env: Record<string, string | undefined>;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  env = awsEnv(moto.endpoint);
+});
+afterAll(async () => moto?.stop());
+
+const BAD_CONFIGS: [string, string, [string | RegExp, string][]][] = [
+  ['a malformed CIDR', 'aws.vpc.cidr: "10.40.0.0/33" is not a CIDR', [['cidr: 10.40.0.0/16', 'cidr: 10.40.0.0/33']]],
+  ['a CIDR with host bits', 'aws.vpc.cidr: "10.40.1.0/16" has host bits set (did you mean 10.40.0.0/16?)', [['cidr: 10.40.0.0/16', 'cidr: 10.40.1.0/16']]],
+  ['a VPC too small for the subnets', 'aws.vpc.cidr: "10.40.0.0/24" must be between /16 and /20', [['cidr: 10.40.0.0/16', 'cidr: 10.40.0.0/24']]],
+  ['pod subnets shared by both sites', 'kubernetes.onprem.podSubnet: "10.244.0.0/16" overlaps kubernetes.aws.podSubnet (10.244.0.0/16)', [['podSubnet: 10.245.0.0/16', 'podSubnet: 10.244.0.0/16']]],
+  ['an on-prem network inside the VPC', 'onprem.cidr: "10.40.200.0/24" overlaps aws.vpc.cidr (10.40.0.0/16)', [['cidr: 192.168.10.0/24', 'cidr: 10.40.200.0/24']]],
+  ['a service range over the VPC', 'kubernetes.aws.serviceSubnet: "10.40.0.0/16" overlaps aws.vpc.cidr', [['serviceSubnet: 10.96.0.0/12', 'serviceSubnet: 10.40.0.0/16']]],
+  ['admin access from the whole internet', 'aws.adminCidrs[0]: "0.0.0.0/0" opens the Talos and Kubernetes APIs to the whole internet', [['[203.0.113.10/32]', '[0.0.0.0/0]']]],
+  ['a node outside the on-prem network', 'onprem.nodes[1].address: "192.168.11.21" is outside onprem.cidr (192.168.10.0/24)', [['192.168.10.21', '192.168.11.21']]],
+  ['two nodes with one address', 'onprem.nodes[1].address: "192.168.10.11" is already used by onprem.nodes[0]', [['192.168.10.21', '192.168.10.11']]],
+  ['no on-prem control plane', 'onprem.nodes: needs at least one node with role: controlplane', [['role: controlplane', 'role: worker']]],
+  ['no AWS control plane', 'aws.controlPlane.count: 0 must be at least 1', [['count: 3', 'count: 0']]],
+  ['a misspelt field', 'aws.natGateway: is not a known field (did you mean "natGateways"?)', [['natGateways: single', 'natGateway: single']]],
+  ['an unknown NAT mode', 'aws.natGateways: "sometimes" must be one of single, perAz, none', [['natGateways: single', 'natGateways: sometimes']]],
+  ['a cluster name with capitals', 'metadata.name: "Demo_Cluster" is not a valid cluster name', [['name: demo', 'name: Demo_Cluster']]],
+  ['a wrong apiVersion', 'apiVersion: "hybridctl.dev/v2" must be hybridctl.dev/v1alpha1', [['hybridctl.dev/v1alpha1', 'hybridctl.dev/v2']]],
+  ['a missing region', 'aws.region: is required', [[/ {2}region: eu-central-1\n/, '']]],
+  ['a zone of another region', 'aws.availabilityZones[1]: "eu-west-1b" is not a zone of aws.region eu-central-1', [['availabilityZones: 2', 'availabilityZones: [eu-central-1a, eu-west-1b]']]],
+  ['too many zones', 'aws.availabilityZones: 5 must be at most 3', [['availabilityZones: 2', 'availabilityZones: 5']]],
+  ['a VPN port out of range', 'vpn.port: 70000 must be at most 65535', [['port: 51820', 'port: 70000']]],
+  ['a Talos version that is not one', 'talos.version: "latest" is not a Talos version', [['version: v1.13.9', 'version: latest']]],
+  ['a plain-HTTP Kubernetes endpoint', 'onprem.controlPlaneEndpoint: "http://192.168.10.10:6443" is not an https URL', [['https://192.168.10.10', 'http://192.168.10.10']]],
+  ['telemetry deleted before it is tiered', 'aws.telemetryBucket.expireAfterDays: 20 must be greater than infrequentAccessAfterDays (30)', [['expireAfterDays: 365', 'expireAfterDays: 20']]],
+  ['a reserved tag', 'aws.tags.hybridctl.dev/cluster: is reserved', [['team: platform', 'hybridctl.dev/cluster: other']]],
+  ['a YAML syntax error', 'hybrid.yaml:', [['vpc:\n', 'vpc: [\n']]],
+  ['a key given twice', 'Map keys must be unique', [['natGateways: single', 'natGateways: single\n  natGateways: perAz']]],
+];
+
+describe('bad input: exit 2, a message naming the field, and no AWS request', () => {
+  it.each(BAD_CONFIGS)('rejects %s', async (_name, message, replacements) => {
+    const config = writeConfig(exampleWith(...replacements));
+    await moto.record();
+    const result = await runCli(['up', '-c', config], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+    expect(await moto.calls()).toEqual([]);
+  });
+
+  it('reports every problem at once, with line numbers', async () => {
+    const config = writeConfig(
+      exampleWith(['cidr: 10.40.0.0/16', 'cidr: 10.40.0.0/33'], ['natGateways: single', 'natGateway: single'], ['port: 51820', 'port: 0']),
+    );
+    const result = await runCli(['plan', '-c', config], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('has 3 problems');
+    expect(result.stderr).toMatch(/hybrid\.yaml:11: aws\.vpc\.cidr/);
+    expect(result.stderr).toMatch(/hybrid\.yaml:\d+: aws\.natGateway: is not a known field/);
+    expect(result.stderr).toMatch(/hybrid\.yaml:\d+: vpn\.port: 0 must be at least 1/);
+  });
+
+  it.each([
+    ['a missing config file', ['up', '-c', '/nonexistent/hybrid.yaml'], 'config file /nonexistent/hybrid.yaml does not exist'],
+    ['an unknown option', ['up', '--colour'], "unknown option '--colour'"],
+    ['an unknown site', ['up', '--site', 'mars'], "argument 'mars' is invalid"],
+    ['an unknown command', ['upp'], "unknown command 'upp'"],
+  ])('rejects %s', async (_name, args, message) => {
+    await moto.record();
+    const result = await runCli(args, env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(await moto.calls()).toEqual([]);
+  });
+
+  it('rejects --region that disagrees with the config before calling AWS', async () => {
+    const config = writeConfig(exampleWith());
+    await moto.record();
+    const result = await runCli(['up', '-c', config, '--region', 'us-west-2'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--region us-west-2 does not match aws.region eu-central-1');
+    expect(await moto.calls()).toEqual([]);
+  });
+});
