@@ -21,7 +21,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
-import { type Clients, NOTHING, clients, counts, inventory } from '../support/inventory.ts';
+import { type Clients, NOTHING, byComponent, clients, counts, inventory } from '../support/inventory.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
@@ -65,7 +65,7 @@ describe('up from an empty account', () => {
       const attr = await aws.ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc?.VpcId, Attribute }));
       expect(attr.EnableDnsSupport?.Value ?? attr.EnableDnsHostnames?.Value).toBe(true);
     }
-    const subnets = Object.fromEntries(inv.subnets.map((s) => [s.Tags?.find((t) => t.Key === 'hybridctl.dev/component')?.Value, s]));
+    const subnets = byComponent(inv.subnets);
     expect(Object.fromEntries(Object.entries(subnets).map(([id, s]) => [id, `${s.AvailabilityZone} ${s.CidrBlock}`]))).toEqual({
       'subnet-private-a': 'eu-central-1a 10.40.0.0/20',
       'subnet-private-b': 'eu-central-1b 10.40.16.0/20',
@@ -78,7 +78,7 @@ describe('up from an empty account', () => {
     const nat = inv.nats[0];
     expect(nat?.SubnetId).toBe(subnets['subnet-public-a']?.SubnetId);
     expect(nat?.NatGatewayAddresses?.[0]?.AllocationId).toBe(inv.eips[0]?.AllocationId);
-    const tables = Object.fromEntries(inv.rts.map((t) => [t.Tags?.find((x) => x.Key === 'hybridctl.dev/component')?.Value, t]));
+    const tables = byComponent(inv.rts);
     const defaultRoute = (id: string) => tables[id]?.Routes?.find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
     const associated = (id: string) => (tables[id]?.Associations ?? []).map((a) => a.SubnetId).sort();
     expect(defaultRoute('routes-public')?.GatewayId).toBe(igw?.InternetGatewayId);
@@ -96,7 +96,7 @@ describe('up from an empty account', () => {
     }
 
     // Security groups: members trust each other; the APIs only from admins and the LB subnets; VPN only from on-prem.
-    const groups = Object.fromEntries(inv.sgs.map((g) => [g.Tags?.find((t) => t.Key === 'hybridctl.dev/component')?.Value, g]));
+    const groups = byComponent(inv.sgs);
     const cp = groups['sg-controlplane'];
     const workers = groups['sg-workers'];
     const members = [`-1:-:${cp?.GroupId}`, `-1:-:${workers?.GroupId}`];

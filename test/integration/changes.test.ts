@@ -2,7 +2,7 @@ import { CreateRoleCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE, exampleWith } from '../support/config.ts';
-import { type Clients, clients, counts, inventory } from '../support/inventory.ts';
+import { type Clients, clients, componentOf as component, counts, inventory } from '../support/inventory.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
 let moto: Moto;
@@ -19,7 +19,6 @@ beforeEach(async () => moto.reset());
 
 const up = (text: string) => runCli(['up', '--site', 'aws', '-c', writeConfig(text)], env);
 const planOf = async (text: string) => JSON.parse((await runCli(['plan', '--site', 'aws', '-o', 'json', '-c', writeConfig(text)], env)).stdout).sites[0].changes;
-const component = (r: { Tags?: { Key?: string; Value?: string }[] }) => r.Tags?.find((t) => t.Key === 'hybridctl.dev/component')?.Value;
 const mutations = async () => (await moto.calls()).filter((c) => c.mutating).map((c) => c.operation);
 
 describe('changing the config converges in place', () => {

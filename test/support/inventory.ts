@@ -67,3 +67,14 @@ async function liveTaggedKeys(kms: KMSClient, cluster: string) {
   );
   return described.filter((d) => d.meta?.KeyState !== 'PendingDeletion' && d.tags.some((t) => t.TagKey === 'hybridctl.dev/cluster' && t.TagValue === cluster));
 }
+
+type Tagged = { Tags?: { Key?: string; Value?: string }[] };
+
+export function componentOf(resource: Tagged): string | undefined {
+  return resource.Tags?.find((t) => t.Key === 'hybridctl.dev/component')?.Value;
+}
+
+/** Resources keyed by their logical id (the component tag). */
+export function byComponent<T extends Tagged>(resources: T[]): Record<string, T> {
+  return Object.fromEntries(resources.map((r) => [componentOf(r) ?? '', r]));
+}
