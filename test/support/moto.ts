@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 import { PYTHON, ROOT } from './paths.ts';
-import { SERVER_CERT, SERVER_KEY } from './tls.ts';
+import { CA_CERT, SERVER_CERT, SERVER_KEY } from './tls.ts';
 
 /** One AWS call as moto received it. */
 export interface RecordedCall {
@@ -61,7 +62,7 @@ export async function startMoto(options: { env?: Record<string, string>; tls?: b
   });
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   await waitUntilUp(endpoint, () => exited, join(dir, 'moto.log'));
-  const api = (path: string, method = 'POST') => fetch(`${endpoint}/moto-api/${path}`, { method }).then((r) => r.text());
+  const api = (path: string) => call(`${endpoint}/moto-api/${path}`, 'POST');
   return {
     endpoint,
     port,
@@ -95,14 +96,30 @@ async function waitUntilUp(endpoint: string, exited: () => boolean, log: string)
   while (Date.now() < deadline) {
     if (exited()) throw new Error(`moto_server exited early: ${readFileSync(log, 'utf8').slice(-2000)}`);
     try {
-      const response = await fetch(`${endpoint}/moto-api/data.json`);
-      if (response.ok) return;
+      if ((await call(`${endpoint}/moto-api/data.json`, 'GET')).status === 200) return;
     } catch {
       // not listening yet
     }
     await sleep(100);
   }
   throw new Error('moto_server did not start within 60s');
+}
+
+/** A request to moto's own API; trusts the test CA itself, whatever the process was started with. */
+async function call(url: string, method: string): Promise<{ status: number; body: string }> {
+  if (url.startsWith('http:')) {
+    const response = await fetch(url, { method });
+    return { status: response.status, body: await response.text() };
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca: readFileSync(CA_CERT) }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 interface RawEntry {

@@ -1,0 +1,93 @@
+/**
+ * npm run bench: hybridctl's speed and memory against moto, every scenario side by side in one
+ * run (this machine is shared and noisy, so only same-run comparisons mean much).
+ *
+ *   up (empty)   `up` from an empty account: wall time, API calls by kind, peak memory
+ *   up (no-op)   `up` right after: wall time, calls (target: no mutating call, ~one read per kind)
+ *   down         `down --yes`: wall time, calls
+ *   plan offline `plan` with no credentials at all
+ *   --help       start-up (target: under 300 ms)
+ *
+ * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
+ */
+import { cpus, totalmem } from 'node:os';
+import { execa } from 'execa';
+import { awsEnv, writeConfig } from '../support/cli.ts';
+import { EXAMPLE } from '../support/config.ts';
+import { type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
+import { CLI } from '../support/paths.ts';
+import { CA_CERT, ensureTestCa } from '../support/tls.ts';
+import globalSetup from '../support/global-setup.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+interface Sample {
+  ms: number;
+  rssKiB: number;
+  calls: RecordedCall[];
+}
+
+/** Runs the CLI under GNU time for its peak resident memory. */
+async function timed(args: string[], env: Record<string, string | undefined>, moto?: Moto): Promise<Sample> {
+  if (moto) await moto.record();
+  const started = performance.now();
+  const result = await execa('/usr/bin/time', ['-f', '%M', process.execPath, CLI, ...args], { env, extendEnv: false, reject: false });
+  const ms = performance.now() - started;
+  if (result.exitCode !== 0) throw new Error(`hybridctl ${args.join(' ')} failed: ${result.stderr}`);
+  const rssKiB = Number(String(result.stderr).trim().split('\n').pop());
+  return { ms, rssKiB, calls: moto ? await moto.calls() : [] };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function byOperation(calls: RecordedCall[]): string {
+  const counts = new Map<string, number>();
+  for (const c of calls) counts.set(`${c.service}:${c.operation}`, (counts.get(`${c.service}:${c.operation}`) ?? 0) + 1);
+  return [...counts].sort().map(([op, n]) => (n > 1 ? `${op} ×${n}` : op)).join(', ');
+}
+
+async function main(): Promise<void> {
+  await globalSetup();
+  await ensureTestCa();
+  const moto = await startMoto();
+  try {
+    const env = { ...awsEnv(moto.endpoint), NODE_EXTRA_CA_CERTS: CA_CERT };
+    const offline = { ...awsEnv(undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_EC2_METADATA_DISABLED: 'true' }) };
+    const config = writeConfig(EXAMPLE);
+    const samples: Record<string, Sample[]> = { 'up (empty)': [], 'up (no-op)': [], down: [], 'plan (no credentials)': [], '--help': [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      await moto.reset();
+      samples['up (empty)']?.push(await timed(['up', '-c', config], env, moto));
+      samples['up (no-op)']?.push(await timed(['up', '-c', config], env, moto));
+      samples.down?.push(await timed(['down', '--yes', '-c', config], env, moto));
+      samples['plan (no credentials)']?.push(await timed(['plan', '-c', config], offline));
+      for (let i = 0; i < 4; i++) samples['--help']?.push(await timed(['--help'], offline));
+    }
+
+    const lines = [
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; moto over TLS on loopback; median of ${ROUNDS} rounds (--help: ${ROUNDS * 4} runs).`,
+      '',
+      '| scenario | wall time (median) | peak RSS (median) | API calls | mutating calls |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    ];
+    for (const [name, list] of Object.entries(samples)) {
+      const calls = list[0]?.calls ?? [];
+      lines.push(
+        `| ${name} | ${Math.round(median(list.map((s) => s.ms)))} ms | ${Math.round(median(list.map((s) => s.rssKiB)) / 1024)} MiB | ${calls.length} | ${calls.filter((c) => c.mutating).length} |`,
+      );
+    }
+    lines.push('', 'Calls by operation (first round):', '');
+    for (const name of ['up (empty)', 'up (no-op)', 'down']) {
+      const calls = samples[name]?.[0]?.calls ?? [];
+      lines.push(`- **${name}** — mutating: ${byOperation(calls.filter((c) => c.mutating)) || 'none'}`, `  - reads: ${byOperation(calls.filter((c) => !c.mutating))}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await moto.stop();
+  }
+}
+
+await main();
