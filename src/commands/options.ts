@@ -29,7 +29,8 @@ export function terminal(options: GlobalOptions): Terminal {
     out,
     err: process.stderr,
     paint: painter(out, colour),
-    progress: options.output === 'json' ? 'silent' : out.isTTY ? 'tty' : 'plain',
+    // A terminal that reports no width (some CI pseudo-terminals) cannot hold a live display.
+    progress: options.output === 'json' ? 'silent' : out.isTTY && (out.columns ?? 0) > 0 ? 'tty' : 'plain',
   };
 }
 

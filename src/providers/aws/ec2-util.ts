@@ -1,3 +1,4 @@
+import type { FieldChange, Found } from '../../core/engine/model.ts';
 import { CreateTagsCommand, type Filter, type ResourceType, type TagSpecification } from '@aws-sdk/client-ec2';
 import { TAG_CLUSTER, type Tags } from './naming.ts';
 import type { AwsAct, AwsProvider } from './provider.ts';
@@ -16,4 +17,12 @@ export async function retag(ctx: AwsAct, resourceId: string, actual: Tags, desir
   const missing = missingTags(actual, desired);
   if (Object.keys(missing).length === 0) return;
   await ctx.provider.clients.ec2.send(new CreateTagsCommand({ Resources: [resourceId], Tags: toList(missing) }));
+}
+
+/** The update of kinds whose only changeable field is their tags. */
+export function tagsOnlyUpdate<State extends { tags: Tags }>(idOf: (state: State) => string) {
+  return async (found: Found<State>, spec: { tags: Tags }, _changes: FieldChange[], ctx: AwsAct): Promise<Found<State>> => {
+    await retag(ctx, idOf(found.state), found.state.tags, spec.tags);
+    return { ...found, state: { ...found.state, tags: { ...found.state.tags, ...spec.tags } } };
+  };
 }

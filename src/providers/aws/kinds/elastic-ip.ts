@@ -1,6 +1,6 @@
 import { AllocateAddressCommand, DescribeAddressesCommand, ReleaseAddressCommand } from '@aws-sdk/client-ec2';
 import { deleting, retryWhileDependent } from '../calls.ts';
-import { clusterFilter, retag, tagSpecs } from '../ec2-util.ts';
+import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
 import type { AwsKind } from '../provider.ts';
 import { componentOf, tagChange, toRecord } from '../tags.ts';
@@ -41,10 +41,7 @@ export const elasticIpKind: AwsKind<ElasticIpSpec, ElasticIpState> = {
     return { id: ctx.id, ref: state.allocationId, state };
   },
 
-  async update(found, spec, _changes, ctx) {
-    await retag(ctx, found.state.allocationId, found.state.tags, spec.tags);
-    return { ...found, state: { ...found.state, tags: { ...found.state.tags, ...spec.tags } } };
-  },
+  update: tagsOnlyUpdate((state) => state.allocationId),
 
   async destroy(found, ctx) {
     // Still associated for a moment after its NAT gateway is deleted.

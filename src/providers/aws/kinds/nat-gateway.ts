@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { diffFields } from '../../../core/engine/diff.ts';
 import { type Val, known } from '../../../core/engine/model.ts';
 import { collect, deleting } from '../calls.ts';
-import { clusterFilter, retag, tagSpecs } from '../ec2-util.ts';
+import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
 import type { AwsKind } from '../provider.ts';
 import { componentOf, tagChange, toRecord } from '../tags.ts';
@@ -81,10 +81,7 @@ export const natGatewayKind: AwsKind<NatGatewaySpec, NatGatewayState> = {
     return { id: ctx.id, ref: natGatewayId, state };
   },
 
-  async update(found, spec, _changes, ctx) {
-    await retag(ctx, found.state.natGatewayId, found.state.tags, spec.tags);
-    return { ...found, state: { ...found.state, tags: { ...found.state.tags, ...spec.tags } } };
-  },
+  update: tagsOnlyUpdate((state) => state.natGatewayId),
 
   async destroy(found, ctx) {
     const ec2 = ctx.provider.clients.ec2;

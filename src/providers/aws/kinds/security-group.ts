@@ -2,7 +2,7 @@ import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, type IpPermissi
 import { diffFields } from '../../../core/engine/diff.ts';
 import { type Val, known } from '../../../core/engine/model.ts';
 import { collect, deleting, retryWhileDependent } from '../calls.ts';
-import { clusterFilter, retag, tagSpecs } from '../ec2-util.ts';
+import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
 import type { AwsKind } from '../provider.ts';
 import { componentOf, tagChange, toRecord } from '../tags.ts';
@@ -69,10 +69,7 @@ export const securityGroupKind: AwsKind<SecurityGroupSpec, SecurityGroupState> =
     return { id: ctx.id, ref: groupId, state };
   },
 
-  async update(found, spec, _changes, ctx) {
-    await retag(ctx, found.state.groupId, found.state.tags, spec.tags);
-    return { ...found, state: { ...found.state, tags: { ...found.state.tags, ...spec.tags } } };
-  },
+  update: tagsOnlyUpdate((state) => state.groupId),
 
   async destroy(found, ctx) {
     const ec2 = ctx.provider.clients.ec2;

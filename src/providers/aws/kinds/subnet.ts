@@ -2,7 +2,7 @@ import { CreateSubnetCommand, DeleteSubnetCommand, paginateDescribeSubnets } fro
 import { diffFields } from '../../../core/engine/diff.ts';
 import { type Val, known } from '../../../core/engine/model.ts';
 import { collect, deleting, retryWhileDependent } from '../calls.ts';
-import { clusterFilter, retag, tagSpecs } from '../ec2-util.ts';
+import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
 import type { AwsKind } from '../provider.ts';
 import { componentOf, tagChange, toRecord } from '../tags.ts';
@@ -59,10 +59,7 @@ export const subnetKind: AwsKind<SubnetSpec, SubnetState> = {
     return { id: ctx.id, ref: subnetId, state: { subnetId, vpcId: known(spec.vpcId), cidr: spec.cidr, zone: spec.zone, tags: spec.tags } };
   },
 
-  async update(found, spec, _changes, ctx) {
-    await retag(ctx, found.state.subnetId, found.state.tags, spec.tags);
-    return { ...found, state: { ...found.state, tags: { ...found.state.tags, ...spec.tags } } };
-  },
+  update: tagsOnlyUpdate((state) => state.subnetId),
 
   async destroy(found, ctx) {
     const ec2 = ctx.provider.clients.ec2;
