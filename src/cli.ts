@@ -42,6 +42,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .version(version(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('-c, --config <file>', 'the cluster config', './hybrid.yaml')
+    .option('--state-dir <dir>', 'where secrets, talosconfig and kubeconfigs live (default: .hybridctl/<name> beside the config; HYBRIDCTL_STATE_DIR)')
     .option('--profile <name>', 'AWS profile to use (default: AWS_PROFILE, then the default credential chain)')
     .option('--region <region>', 'AWS region; must match aws.region in the config')
     .option('--endpoint-url <url>', 'send every AWS call here, e.g. an emulator (default: AWS_ENDPOINT_URL)')
@@ -82,6 +83,28 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(siteOption())
     .action(action(() => import('./commands/down.ts')));
+
+  program
+    .command('talosconfig')
+    .description('write the talosconfig (a context per site), or merge it into ~/.talos/config')
+    .option('--merge', 'merge into $TALOSCONFIG or ~/.talos/config instead of writing a file')
+    .option('--out <file>', 'where to write it', 'talosconfig')
+    .action(action(() => import('./commands/talosconfig.ts')));
+
+  program
+    .command('kubeconfig')
+    .description('write the admin kubeconfig (a context per site), or merge it into ~/.kube/config')
+    .option('--merge', 'merge into $KUBECONFIG or ~/.kube/config instead of writing a file')
+    .option('--out <file>', 'where to write it', 'kubeconfig')
+    .addOption(siteOption())
+    .action(action(() => import('./commands/kubeconfig.ts')));
+
+  const talos = program.command('talos').description('Talos machine configs and secrets');
+  talos
+    .command('gen')
+    .description("write every on-prem node's machine config and a talosconfig, for applying elsewhere")
+    .requiredOption('--out <dir>', 'folder to write into')
+    .action(action(() => import('./commands/talos-gen.ts')));
 
   return program;
 }

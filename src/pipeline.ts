@@ -4,9 +4,15 @@ import type { Node } from './core/engine/model.ts';
 import { Observation, type Plan, planDown, planUp } from './core/engine/plan.ts';
 import { baseStack } from './providers/aws/base-stack.ts';
 import { connectAws } from './providers/aws/session.ts';
+import { onpremSite } from './providers/metal/site.ts';
+import { onpremStack } from './providers/metal/stack.ts';
+import { StateDir } from './core/state.ts';
 
 export interface PipelineOptions {
   sites: readonly SiteName[];
+  /** Where the state directory lives: beside this config file unless `stateDir` says otherwise. */
+  configFile: string;
+  stateDir?: string;
   profile?: string;
   region?: string;
   endpoint?: string;
@@ -53,12 +59,14 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
     });
   }
   if (options.sites.includes('onprem')) {
+    const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
+    const site = onpremSite(config, state);
     stacks.push({
       site: 'onprem',
-      title: `on-prem site: ${config.onprem.nodes.length} Talos hosts in ${config.onprem.cidr}`,
-      notes: ['the on-prem site has no resources managed by this version of hybridctl yet'],
-      provider: undefined,
-      nodes: [],
+      title: `on-prem site: cluster ${site.clusterName}, ${config.onprem.nodes.length} Talos hosts in ${config.onprem.cidr} (state in ${state.root})`,
+      notes: [],
+      provider: site,
+      nodes: onpremStack(config, site) as Node<unknown>[],
       offline: false,
     });
   }

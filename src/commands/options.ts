@@ -6,6 +6,7 @@ import { type Paint, painter } from '../output/terminal.ts';
 /** Options every command accepts (commander hands them over merged with the command's own). */
 export interface GlobalOptions {
   config: string;
+  stateDir?: string;
   profile?: string;
   region?: string;
   endpointUrl?: string;
@@ -43,6 +44,8 @@ export function sitesOf(options: GlobalOptions): SiteName[] {
 export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
   return {
     sites: sitesOf(options),
+    configFile: options.config,
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     allowOffline,
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.region ? { region: options.region } : {}),

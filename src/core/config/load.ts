@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { type Document, LineCounter, isNode, parseDocument } from 'yaml';
 import { ConfigError, UsageError } from '../errors.ts';
 import type { ConfigProblem } from './problems.ts';
@@ -15,7 +16,30 @@ export async function loadConfig(file: string): Promise<HybridConfig> {
     if (code === 'ENOENT') throw new UsageError(`config file ${file} does not exist (write a starter with \`hybridctl init\`, or pass -c FILE)`);
     throw new UsageError(`cannot read config file ${file}: ${(error as Error).message}`);
   }
-  return parseConfig(text, file);
+  return withFiles(parseConfig(text, file), file);
+}
+
+/** Resolves the files a config names (patches, secrets) against its folder, and checks they exist. */
+async function withFiles(config: HybridConfig, file: string): Promise<HybridConfig> {
+  const base = dirname(resolve(file));
+  const problems: ConfigProblem[] = [];
+  const check = async (path: string, value: string): Promise<string> => {
+    const absolute = resolve(base, value);
+    try {
+      await access(absolute);
+    } catch {
+      problems.push({ path, value, message: `does not exist (paths are relative to ${base})` });
+    }
+    return absolute;
+  };
+  const patches = await Promise.all(config.talos.patches.map(async (p, i) => ({ ...p, file: await check(`talos.patches[${i}].file`, p.file) })));
+  const secretsFiles: HybridConfig['talos']['secretsFiles'] = {};
+  for (const site of ['aws', 'onprem'] as const) {
+    const value = config.talos.secretsFiles[site];
+    if (value) secretsFiles[site] = await check(`talos.secretsFiles.${site}`, value);
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { ...config, talos: { ...config.talos, patches, secretsFiles } };
 }
 
 /** Parses and validates a config document, reporting every problem at once. */

@@ -50,6 +50,14 @@ const onpremNode = z.strictObject({
     .string()
     .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'is not a valid hostname (lowercase letters, digits, -)' })
     .optional(),
+  /** The maintenance-mode certificate's key fingerprint, as the node's console shows it: pins the first contact. */
+  fingerprint: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, { message: 'is not a Talos certificate fingerprint (base64 SHA-256, 44 characters)' }).optional(),
+});
+
+const patch = z.strictObject({
+  file: z.string().min(1),
+  site: z.enum(['aws', 'onprem']).optional(),
+  role: z.enum(['controlplane', 'worker']).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -85,6 +93,19 @@ export const configSchema = z.strictObject({
   }),
   talos: z.strictObject({
     version: z.string().regex(/^v\d+\.\d+\.\d+$/, { message: 'is not a Talos version (expected like v1.13.9)' }),
+    kubernetesVersion: z.string().regex(/^\d+\.\d+\.\d+$/, { message: 'is not a Kubernetes version (expected like 1.36.3)' }).optional(),
+    patches: z.array(patch).default([]),
+    secretsFiles: z.strictObject({ aws: z.string().min(1).optional(), onprem: z.string().min(1).optional() }).default({}),
+    timeouts: z
+      .strictObject({
+        /** How long a node that does not answer gets before `up` gives up on it. */
+        reachSeconds: z.int().min(1).max(3600).default(60),
+        /** From applying a config to the node answering configured (install, reboot). */
+        installSeconds: z.int().min(10).max(7200).default(900),
+        /** From bootstrap to a healthy control plane. */
+        healthSeconds: z.int().min(10).max(7200).default(900),
+      })
+      .default({ reachSeconds: 60, installSeconds: 900, healthSeconds: 900 }),
   }),
   kubernetes: z
     .strictObject({

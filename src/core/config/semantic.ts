@@ -1,5 +1,6 @@
 import { contains, isIpv4, isIpv4Cidr, networkOf, overlaps, prefixLength } from '../net/cidr.ts';
 import type { ConfigProblem } from './problems.ts';
+import { KUBERNETES_FOR_TALOS, talosMinor } from './talos-versions.ts';
 
 /** The address ranges that must never collide: routing between the sites depends on it. */
 export const ADDRESS_RANGES = [
@@ -66,6 +67,10 @@ export function semanticProblems(raw: unknown): ConfigProblem[] {
   checkAdminCidrs(at('aws.adminCidrs'), at('aws.allowPublicAdmin') === true, problems);
   checkZones(at('aws.availabilityZones'), at('aws.region'), problems);
   checkOnpremNodes(at('onprem.nodes'), cidrAt('onprem.cidr'), problems);
+
+  const talos = at('talos.version');
+  if (typeof talos === 'string' && /^v\d+\.\d+\.\d+$/.test(talos) && !(talosMinor(talos) in KUBERNETES_FOR_TALOS))
+    problems.push({ path: 'talos.version', value: talos, message: `is not supported by this hybridctl (supported: ${Object.keys(KUBERNETES_FOR_TALOS).map((m) => `${m}.x`).join(', ')})` });
 
   const ia = at('aws.telemetryBucket.infrequentAccessAfterDays') ?? 30;
   const expire = at('aws.telemetryBucket.expireAfterDays');

@@ -1,0 +1,42 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { loadConfig } from '../core/config/load.ts';
+import { UsageError } from '../core/errors.ts';
+import { StateDir } from '../core/state.ts';
+import type { GlobalOptions } from './options.ts';
+
+export interface AccessOptions extends GlobalOptions {
+  merge?: boolean;
+  out?: string;
+}
+
+export async function stateFor(options: GlobalOptions): Promise<{ state: StateDir; cluster: string }> {
+  const config = await loadConfig(options.config);
+  return { state: StateDir.forConfig(options.config, config.metadata.name, options.stateDir), cluster: config.metadata.name };
+}
+
+export async function readOrEmpty(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Writes an access file (it holds credentials: mode 0600), creating its folder. */
+export async function writeSecretFile(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, text, { mode: 0o600 });
+}
+
+/** `--merge` goes to the tool's usual file (first path of the environment variable, else the home default). */
+export function mergeTarget(envVar: string, homeDefault: string): string {
+  const fromEnv = process.env[envVar]?.split(':')[0];
+  return resolve(fromEnv || `${homedir()}/${homeDefault}`);
+}
+
+export function missing(what: string, state: StateDir): UsageError {
+  return new UsageError(`no ${what} in ${state.root} yet; run \`hybridctl up\` first (or pass --state-dir)`);
+}

@@ -1,0 +1,18 @@
+import { parse } from 'yaml';
+import { TALOSCONFIG_FILE } from '../talos/site.ts';
+import { mergeTalosconfig, readContext } from '../talos/talosconfig.ts';
+import { type AccessOptions, mergeTarget, missing, readOrEmpty, stateFor, writeSecretFile } from './access-files.ts';
+
+/** Writes the talosconfig (a context per site), or merges it into ~/.talos/config. */
+export async function run(options: AccessOptions): Promise<number> {
+  const { state } = await stateFor(options);
+  const ours = await state.read(TALOSCONFIG_FILE);
+  if (!ours) throw missing('talosconfig', state);
+  const names = Object.keys((parse(ours) as { contexts?: Record<string, unknown> }).contexts ?? {});
+  const contexts = names.flatMap((name) => readContext(ours, name) ?? []);
+  const target = options.merge ? mergeTarget('TALOSCONFIG', '.talos/config') : (options.out ?? 'talosconfig');
+  const text = options.merge ? mergeTalosconfig(await readOrEmpty(target), contexts, names[0]) : ours;
+  await writeSecretFile(target, text);
+  process.stdout.write(`${options.merge ? 'merged' : 'wrote'} ${target}: contexts ${names.join(', ')}\n`);
+  return 0;
+}

@@ -1,0 +1,71 @@
+import { fileURLToPath } from 'node:url';
+import type { HybridConfig } from '../../core/config/schema.ts';
+import { defaultKubernetesVersion } from '../../core/config/talos-versions.ts';
+import type { StateDir } from '../../core/state.ts';
+import { encodeConfig, machineConfig } from '../../talos/machine-config.ts';
+import { type Patch, applyPatches, loadPatch } from '../../talos/patches.ts';
+import type { TalosNode, TalosSite, TalosTimeouts } from '../../talos/site.ts';
+
+const DEFAULT_PATCHES = { controlplane: ['controlplane-metrics.yaml'], worker: [] as string[] };
+const TEMPLATES = new URL('../../../templates/talos/', import.meta.url);
+
+/** The id of an inventory node: its address, which is how the inventory names it. */
+export function onpremNodeId(address: string): string {
+  return `node-${address}`;
+}
+
+/** The on-prem site: physical hosts from `onprem.nodes`, configured over the Talos API. */
+export function onpremSite(config: HybridConfig, state: StateDir): TalosSite {
+  const t = config.talos.timeouts;
+  const timeouts: TalosTimeouts = { reachMs: t.reachSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 };
+  const endpoint = config.onprem.controlPlaneEndpoint;
+  const endpointHost = new URL(endpoint).hostname;
+  const kubernetesVersion = config.talos.kubernetesVersion ?? defaultKubernetesVersion(config.talos.version);
+  const nodes: TalosNode[] = config.onprem.nodes.map((n) => ({
+    id: onpremNodeId(n.address),
+    address: n.address,
+    role: n.role,
+    ...(n.fingerprint ? { fingerprint: n.fingerprint } : {}),
+  }));
+  const patches = new Map<string, Promise<Patch>>();
+  const patch = (file: string) => {
+    let pending = patches.get(file);
+    if (!pending) {
+      pending = loadPatch(file);
+      patches.set(file, pending);
+    }
+    return pending;
+  };
+
+  return {
+    site: 'onprem',
+    clusterName: `${config.metadata.name}-onprem`,
+    state,
+    ...(config.talos.secretsFiles.onprem ? { importSecretsFrom: config.talos.secretsFiles.onprem } : {}),
+    nodes,
+    talosEndpoints: nodes.filter((n) => n.role === 'controlplane').map((n) => n.address),
+    timeouts,
+    async configFor(node, bundle) {
+      const inventory = config.onprem.nodes.find((n) => n.address === node.address);
+      const documents = machineConfig({
+        bundle,
+        clusterName: `${config.metadata.name}-onprem`,
+        endpoint,
+        role: node.role,
+        platform: 'metal',
+        talosVersion: config.talos.version,
+        kubernetesVersion,
+        podSubnet: config.kubernetes.onprem.podSubnet,
+        serviceSubnet: config.kubernetes.onprem.serviceSubnet,
+        certSANs: [...new Set([endpointHost, node.address])],
+        ...(inventory?.installDisk ? { installDisk: inventory.installDisk } : {}),
+        ...(inventory?.hostname ? { hostname: inventory.hostname } : {}),
+      });
+      const files = [
+        ...DEFAULT_PATCHES[node.role].map((name) => fileURLToPath(new URL(name, TEMPLATES))),
+        ...config.talos.patches.filter((p) => (p.site ?? 'onprem') === 'onprem' && (p.role ?? node.role) === node.role).map((p) => p.file),
+      ];
+      return encodeConfig(applyPatches(documents, await Promise.all(files.map(patch))));
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Client, type ClientReadableStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { parsePrivateKey, spkiFingerprint } from '../pki.ts';
+import { extractFile } from './tar.ts';
+import { TalosError, isUnavailable, talosError } from './errors.ts';
+import {
+  type ApplyConfigurationMessage,
+  type ApplyMode,
+  type DataMessage,
+  type EtcdMembersMessage,
+  type Messages,
+  type ServiceListMessage,
+  type VersionMessage,
+  machineServiceClient,
+} from './proto.ts';
+
+export const TALOS_API_PORT = 50000;
+
+/** How to talk to a node: maintenance mode (server-only TLS) or configured (mutual TLS with the talosconfig). */
+export type TalosCredentials =
+  | { mode: 'maintenance'; /** base64 SPKI SHA-256 of the server certificate to accept, as Talos prints it */ fingerprint?: string }
+  | { mode: 'configured'; ca: string; crt: string; key: string };
+
+export interface TalosClientOptions {
+  /** Per-call deadline. */
+  timeoutMs?: number;
+}
+
+type Unary = (request: unknown, metadata: Metadata, options: { deadline: Date }, callback: (error: ServiceError | null, response: unknown) => void) => void;
+
+/**
+ * A Talos API client for one endpoint. Calls may address other nodes through it (apid's
+ * `nodes` metadata); per-node errors inside a response become errors naming the node.
+ */
+export class TalosClient {
+  readonly endpoint: string;
+  readonly mode: TalosCredentials['mode'];
+  private readonly client: Client;
+  private readonly timeoutMs: number;
+
+  constructor(endpoint: string, creds: TalosCredentials, options: TalosClientOptions = {}) {
+    this.endpoint = endpoint;
+    this.mode = creds.mode;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    const target = endpoint.includes(':') && !endpoint.startsWith('[') ? endpoint : `${endpoint}:${TALOS_API_PORT}`;
+    const Service = machineServiceClient();
+    this.client = new Service(target, channelCredentials(creds), {
+      // One attempt per call: we retry ourselves, with messages that say what we wait for.
+      'grpc.enable_retries': 0,
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  async version(nodes?: string[]): Promise<VersionMessage[]> {
+    return this.unary<VersionMessage>('version', {}, nodes);
+  }
+
+  async applyConfiguration(data: string, options: { mode: ApplyMode; dryRun?: boolean }, nodes?: string[]): Promise<ApplyConfigurationMessage[]> {
+    return this.unary<ApplyConfigurationMessage>('applyConfiguration', { data: Buffer.from(data), mode: options.mode, dryRun: options.dryRun ?? false }, nodes);
+  }
+
+  async bootstrap(nodes?: string[]): Promise<void> {
+    await this.unary('bootstrap', {}, nodes);
+  }
+
+  async etcdMembers(nodes?: string[]): Promise<EtcdMembersMessage[]> {
+    return this.unary<EtcdMembersMessage>('etcdMemberList', { queryLocal: false }, nodes);
+  }
+
+  async services(nodes?: string[]): Promise<ServiceListMessage[]> {
+    return this.unary<ServiceListMessage>('serviceList', {}, nodes);
+  }
+
+  async reboot(nodes?: string[]): Promise<void> {
+    await this.unary('reboot', { mode: 'DEFAULT' }, nodes);
+  }
+
+  async reset(options: { graceful: boolean; reboot: boolean }, nodes?: string[]): Promise<void> {
+    await this.unary('reset', { graceful: options.graceful, reboot: options.reboot, mode: 'SYSTEM_DISK' }, nodes);
+  }
+
+  /** The admin kubeconfig: Talos streams a gzip'd tar holding one file, `kubeconfig`. */
+  async kubeconfig(node?: string): Promise<string> {
+    const target = node ?? this.endpoint;
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = (this.client as unknown as Record<string, (req: unknown, md: Metadata, opts: { deadline: Date }) => ClientReadableStream<DataMessage>>)
+        .kubeconfig?.call(this.client, {}, this.metadata(node ? [node] : undefined), { deadline: this.deadline() });
+      if (!call) return reject(new Error('Kubeconfig is not in the proto'));
+      call.on('data', (message: DataMessage) => {
+        if (message.metadata?.error) reject(new TalosError(message.metadata.hostname || target, message.metadata.error));
+        else chunks.push(Buffer.from(message.bytes));
+      });
+      call.on('error', (error) => reject(talosError(target, error, this.mode)));
+      call.on('end', () => resolve());
+    });
+    const file = await extractFile(Buffer.concat(chunks), 'kubeconfig');
+    if (!file) throw new TalosError(target, 'the Kubeconfig response holds no kubeconfig file');
+    return file.toString('utf8');
+  }
+
+  /**
+   * Repeats `call` while the node is unavailable (rebooting, still booting), with backoff, until
+   * `timeoutMs`; `waitingFor` says what for, through `report`.
+   */
+  async whileUnavailable<T>(call: () => Promise<T>, timeoutMs: number, report?: (message: string) => void, waitingFor = 'the node to answer'): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isUnavailable((error as TalosError).cause ?? error) || Date.now() + delay > deadline) throw error;
+        report?.(`waiting for ${waitingFor}`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private deadline(): Date {
+    return new Date(Date.now() + this.timeoutMs);
+  }
+
+  private metadata(nodes: string[] | undefined): Metadata {
+    const metadata = new Metadata();
+    for (const node of nodes ?? []) metadata.add('nodes', node);
+    return metadata;
+  }
+
+  private async unary<T extends { metadata?: { hostname: string; error: string } }>(method: string, request: unknown, nodes?: string[]): Promise<T[]> {
+    const fn = (this.client as unknown as Record<string, Unary>)[method];
+    if (!fn) throw new Error(`${method} is not in the proto`);
+    const target = nodes?.length === 1 ? (nodes[0] ?? this.endpoint) : this.endpoint;
+    const response = await new Promise<Messages<T>>((resolve, reject) => {
+      fn.call(this.client, request, this.metadata(nodes), { deadline: this.deadline() }, (error, value) =>
+        error ? reject(talosError(target, error, this.mode)) : resolve(value as Messages<T>),
+      );
+    });
+    const failed = response.messages.find((m) => m.metadata?.error);
+    if (failed?.metadata) throw new TalosError(failed.metadata.hostname || target, failed.metadata.error);
+    return response.messages;
+  }
+}
+
+function channelCredentials(creds: TalosCredentials) {
+  if (creds.mode === 'configured') {
+    // OpenSSL does not read Talos's "ED25519 PRIVATE KEY" PEM label; hand it PKCS#8.
+    const key = parsePrivateKey(creds.key).export({ format: 'pem', type: 'pkcs8' });
+    return credentials.createSsl(Buffer.from(creds.ca), Buffer.from(key), Buffer.from(creds.crt), {
+      // Talos serves certificates for its addresses and SANs; we trust only our own CA, which is what matters.
+      checkServerIdentity: () => undefined,
+    });
+  }
+  // Maintenance mode: the node has a self-signed certificate; optionally pin its key.
+  return credentials.createSsl(null, null, null, {
+    rejectUnauthorized: false,
+    checkServerIdentity: (_host, cert) => {
+      if (!creds.fingerprint) return undefined;
+      const actual = spkiFingerprint(cert.raw);
+      return actual === creds.fingerprint ? undefined : new Error(`server key fingerprint ${actual} does not match the pinned ${creds.fingerprint}`);
+    },
+  });
+}

@@ -1,0 +1,78 @@
+import { fileURLToPath } from 'node:url';
+import { type GrpcObject, type ServiceClientConstructor, loadPackageDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+const PROTO_DIR = fileURLToPath(new URL('../../../proto/talos/', import.meta.url));
+
+let machineService: ServiceClientConstructor | undefined;
+
+/** The MachineService client class, from our own proto files (loaded once). */
+export function machineServiceClient(): ServiceClientConstructor {
+  if (!machineService) {
+    const definition = loadSync('machine.proto', {
+      includeDirs: [PROTO_DIR],
+      keepCase: false,
+      longs: String,
+      enums: String,
+      defaults: true,
+    });
+    const root = loadPackageDefinition(definition) as GrpcObject & { machine: { MachineService: ServiceClientConstructor } };
+    machineService = root.machine.MachineService;
+  }
+  return machineService;
+}
+
+/** apid's per-node metadata on every message of a response. */
+export interface NodeMetadata {
+  hostname: string;
+  error: string;
+}
+
+export interface VersionMessage {
+  metadata?: NodeMetadata;
+  version?: { tag: string; sha: string; os: string; arch: string };
+  platform?: { name: string; mode: string };
+}
+
+export interface ApplyConfigurationMessage {
+  metadata?: NodeMetadata;
+  warnings: string[];
+  mode: ApplyMode;
+  modeDetails: string;
+}
+
+export type ApplyMode = 'REBOOT' | 'AUTO' | 'NO_REBOOT' | 'STAGED' | 'TRY';
+
+export interface EtcdMember {
+  id: string;
+  hostname: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+export interface EtcdMembersMessage {
+  metadata?: NodeMetadata;
+  members: EtcdMember[];
+}
+
+export interface ServiceInfo {
+  id: string;
+  state: string;
+  health?: { unknown: boolean; healthy: boolean; lastMessage: string };
+}
+
+export interface ServiceListMessage {
+  metadata?: NodeMetadata;
+  services: ServiceInfo[];
+}
+
+export interface DataMessage {
+  metadata?: NodeMetadata;
+  bytes: Buffer;
+}
+
+/** Every response is `{ messages: [...] }`, one message per node. */
+export interface Messages<T> {
+  messages: T[];
+}

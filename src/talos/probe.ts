@@ -1,0 +1,51 @@
+import { ActionError } from '../core/errors.ts';
+import type { TalosCredentials } from './client/client.ts';
+import { TalosConfiguredError, TalosForeignCaError, TalosUnreachableError } from './client/errors.ts';
+import { type TalosNode, type TalosSite, connect, withClient } from './site.ts';
+
+/** What a node is, seen from here. */
+export type NodeMode = 'maintenance' | 'configured' | 'unreachable';
+
+export interface Probe {
+  mode: NodeMode;
+  version?: string;
+}
+
+/**
+ * Finds out what a node is: configured with our CA (mutual TLS works), in maintenance mode
+ * (server-only TLS works), or unreachable. A node configured by another CA is an error.
+ */
+export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCredentials | undefined): Promise<Probe> {
+  if (creds) {
+    try {
+      const [message] = await withClient(connect(node, creds, site.timeouts, true), (c) => c.version());
+      return { mode: 'configured', ...(message?.version?.tag ? { version: message.version.tag } : {}) };
+    } catch (error) {
+      if (error instanceof TalosUnreachableError) return { mode: 'unreachable' };
+      if (!(error instanceof TalosForeignCaError)) throw error;
+      // A maintenance-mode node's self-signed certificate also fails our CA: ask without one.
+    }
+  }
+  try {
+    const [message] = await withClient(connect(node, 'maintenance', site.timeouts, true), (c) => c.version());
+    return { mode: 'maintenance', ...(message?.version?.tag ? { version: message.version.tag } : {}) };
+  } catch (error) {
+    if (error instanceof TalosUnreachableError) return { mode: 'unreachable' };
+    if (error instanceof TalosConfiguredError) throw configuredElsewhere(site, node, creds !== undefined);
+    throw error;
+  }
+}
+
+function configuredElsewhere(site: TalosSite, node: TalosNode, haveSecrets: boolean): ActionError {
+  if (!haveSecrets) {
+    return new ActionError(
+      `Talos node ${node.address} is already configured, but the ${site.site} secrets bundle is missing from ${site.state.path('talos')}`,
+      'hybridctl never regenerates secrets for a configured cluster: restore the bundle (or point talos.secretsFiles at it), or reset the nodes to maintenance mode',
+    );
+  }
+  return new TalosForeignCaError(
+    node.address,
+    'is configured by another cluster (its certificate is not from this cluster\'s Talos CA)',
+    'reset it to maintenance mode (talosctl reset with that cluster\'s talosconfig) or take it out of onprem.nodes',
+  );
+}
