@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../core/config/load.ts';
@@ -29,6 +29,8 @@ export async function readOrEmpty(file: string): Promise<string | undefined> {
 export async function writeSecretFile(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await writeFile(file, text, { mode: 0o600 });
+  // An existing file keeps its mode on write: tighten it.
+  await chmod(file, 0o600);
 }
 
 /** `--merge` goes to the tool's usual file (first path of the environment variable, else the home default). */

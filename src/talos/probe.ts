@@ -39,8 +39,10 @@ export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCr
 function configuredElsewhere(site: TalosSite, node: TalosNode, haveSecrets: boolean): ActionError {
   if (!haveSecrets) {
     return new ActionError(
-      `Talos node ${node.address} is already configured, but the ${site.site} secrets bundle is missing from ${site.state.path('talos')}`,
-      'hybridctl never regenerates secrets for a configured cluster: restore the bundle (or point talos.secretsFiles at it), or reset the nodes to maintenance mode',
+      `Talos node ${node.address} is already configured, and hybridctl has no ${site.site} secrets bundle (${site.state.path('talos')}): ` +
+        'it belongs to another cluster, or this cluster\'s secrets are lost',
+      'if it is this cluster, restore the bundle (or point talos.secretsFiles at it): hybridctl never makes new secrets for configured nodes; ' +
+        'otherwise reset the node to maintenance mode or take it out of onprem.nodes',
     );
   }
   return new TalosForeignCaError(

@@ -60,10 +60,10 @@ async function main(): Promise<void> {
     const samples: Record<string, Sample[]> = { 'up (empty)': [], 'up (no-op)': [], down: [], 'plan (no credentials)': [], '--help': [] };
     for (let round = 0; round < ROUNDS; round++) {
       await moto.reset();
-      samples['up (empty)']?.push(await timed(['up', '-c', config], env, moto));
-      samples['up (no-op)']?.push(await timed(['up', '-c', config], env, moto));
-      samples.down?.push(await timed(['down', '--yes', '-c', config], env, moto));
-      samples['plan (no credentials)']?.push(await timed(['plan', '-c', config], offline));
+      samples['up (empty)']?.push(await timed(['up', '--site', 'aws', '-c', config], env, moto));
+      samples['up (no-op)']?.push(await timed(['up', '--site', 'aws', '-c', config], env, moto));
+      samples.down?.push(await timed(['down', '--yes', '--site', 'aws', '-c', config], env, moto));
+      samples['plan (no credentials)']?.push(await timed(['plan', '--site', 'aws', '-c', config], offline));
       for (let i = 0; i < 4; i++) samples['--help']?.push(await timed(['--help'], offline));
     }
 

@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => moto?.stop());
 beforeEach(async () => moto.reset());
 
-const up = () => runCli(['up', '-c', config], env);
+const up = () => runCli(['up', '--site', 'aws', '-c', config], env);
 
 function ingressOf(permissions: IpPermission[]) {
   return permissions.flatMap((p) => [
@@ -162,7 +162,7 @@ describe('up from an empty account', () => {
     expect(calls.filter((c) => c.mutating)).toEqual([]);
     expect(calls.length).toBeGreaterThan(0);
 
-    const plan = await runCli(['plan', '-c', config, '-o', 'json'], env);
+    const plan = await runCli(['plan', '--site', 'aws', '-c', config, '-o', 'json'], env);
     expect(plan.code).toBe(0);
     const parsed = JSON.parse(plan.stdout);
     expect(parsed.sites.flatMap((s: { changes: unknown[] }) => s.changes)).toEqual([]);
@@ -184,7 +184,7 @@ describe('up from an empty account', () => {
     const Bucket = `hctl-demo-telemetry-${ACCOUNT}-eu-central-1`;
     for (const body of ['one', 'two']) await aws.s3.send(new PutObjectCommand({ Bucket, Key: 'logs/a.json', Body: body }));
 
-    const down = await runCli(['down', '--yes', '-c', config], env);
+    const down = await runCli(['down', '--yes', '--site', 'aws', '-c', config], env);
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(down.stdout).toContain('nothing of cluster demo is left');
     expect(counts(await inventory(aws, 'demo'))).toEqual(NOTHING);
@@ -198,7 +198,7 @@ describe('up from an empty account', () => {
     expect((await aws.kms.send(new DescribeKeyCommand({ KeyId: decoyKey.KeyMetadata?.KeyId }))).KeyMetadata?.KeyState).toBe('Enabled');
     expect((await aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [untaggedVpc.Vpc?.VpcId ?? ''] }))).Vpcs).toHaveLength(1);
 
-    const again = await runCli(['down', '--yes', '-c', config], env);
+    const again = await runCli(['down', '--yes', '--site', 'aws', '-c', config], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to delete');
   });

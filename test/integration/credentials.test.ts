@@ -33,14 +33,14 @@ describe('without AWS credentials', () => {
 
   it('plan and up --dry-run plan against an empty account', async () => {
     await moto.record();
-    for (const args of [['plan'], ['up', '--dry-run']]) {
+    for (const args of [['plan', '--site', 'aws'], ['up', '--site', 'aws', '--dry-run']]) {
       const result = await runCli([...args, '-c', config], noCredentials());
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('no AWS credentials found: planning against an empty account');
       expect(result.stdout).toContain('22 to create');
       expect(result.stdout).toContain('hctl-demo-state-<account>-eu-central-1');
     }
-    const json = JSON.parse((await runCli(['plan', '-o', 'json', '-c', config], noCredentials())).stdout);
+    const json = JSON.parse((await runCli(['plan', '--site', 'aws', '-o', 'json', '-c', config], noCredentials())).stdout);
     expect(json.sites[0].summary.create).toBe(22);
     expect(json.sites[0].notes[0]).toContain('no AWS credentials');
     expect(await moto.calls()).toEqual([]);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { ROOT } from './paths.ts';
+import { buildTalosTools } from './talos.ts';
 import { CA_CERT, ensureTestCa } from './tls.ts';
 
 /** moto (pinned) into .tools/venv when missing; the same script CI runs. */
@@ -13,7 +14,7 @@ async function ensureBuilt(): Promise<void> {
 }
 
 export default async function setup(): Promise<void> {
-  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa()]);
+  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools()]);
   // Test workers start after this and inherit it: their SDK clients and fetch trust the test CA.
   process.env.NODE_EXTRA_CA_CERTS = CA_CERT;
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { type Client, type ClientReadableStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { parsePrivateKey, spkiFingerprint } from '../pki.ts';
 import { extractFile } from './tar.ts';
@@ -35,25 +36,37 @@ type Unary = (request: unknown, metadata: Metadata, options: { deadline: Date },
 export class TalosClient {
   readonly endpoint: string;
   readonly mode: TalosCredentials['mode'];
-  private readonly client: Client;
+  private readonly creds: TalosCredentials;
+  private readonly target: string;
   private readonly timeoutMs: number;
+  private channel: Promise<Client> | undefined;
 
   constructor(endpoint: string, creds: TalosCredentials, options: TalosClientOptions = {}) {
     this.endpoint = endpoint;
     this.mode = creds.mode;
+    this.creds = creds;
     this.timeoutMs = options.timeoutMs ?? 15_000;
-    const target = endpoint.includes(':') && !endpoint.startsWith('[') ? endpoint : `${endpoint}:${TALOS_API_PORT}`;
-    const Service = machineServiceClient();
-    this.client = new Service(target, channelCredentials(creds), {
-      // One attempt per call: we retry ourselves, with messages that say what we wait for.
-      'grpc.enable_retries': 0,
-      'grpc.initial_reconnect_backoff_ms': 200,
-      'grpc.max_reconnect_backoff_ms': 1000,
-    });
+    this.target = endpoint.includes(':') && !endpoint.startsWith('[') ? endpoint : `${endpoint}:${TALOS_API_PORT}`;
   }
 
   close(): void {
-    this.client.close();
+    void this.channel?.then((c) => c.close(), () => undefined);
+  }
+
+  /** The gRPC channel, made on first use (a pinned maintenance key is checked first). */
+  private client(): Promise<Client> {
+    this.channel ??= (async () => {
+      const Service = machineServiceClient();
+      return new Service(this.target, await channelCredentials(this.creds, this.target, this.timeoutMs), {
+        // One attempt per call: we retry ourselves, with messages that say what we wait for.
+        'grpc.enable_retries': 0,
+        'grpc.initial_reconnect_backoff_ms': 200,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        // Nodes are addressed by IP, which TLS may not carry as a server name; we check the CA, not the name.
+        'grpc.ssl_target_name_override': 'talos-node',
+      });
+    })();
+    return this.channel;
   }
 
   async version(nodes?: string[]): Promise<VersionMessage[]> {
@@ -88,9 +101,12 @@ export class TalosClient {
   async kubeconfig(node?: string): Promise<string> {
     const target = node ?? this.endpoint;
     const chunks: Buffer[] = [];
+    const client = await this.client().catch((error: unknown) => {
+      throw talosError(target, error, this.mode);
+    });
     await new Promise<void>((resolve, reject) => {
-      const call = (this.client as unknown as Record<string, (req: unknown, md: Metadata, opts: { deadline: Date }) => ClientReadableStream<DataMessage>>)
-        .kubeconfig?.call(this.client, {}, this.metadata(node ? [node] : undefined), { deadline: this.deadline() });
+      const call = (client as unknown as Record<string, (req: unknown, md: Metadata, opts: { deadline: Date }) => ClientReadableStream<DataMessage>>)
+        .kubeconfig?.call(client, {}, this.metadata(node ? [node] : undefined), { deadline: this.deadline() });
       if (!call) return reject(new Error('Kubeconfig is not in the proto'));
       call.on('data', (message: DataMessage) => {
         if (message.metadata?.error) reject(new TalosError(message.metadata.hostname || target, message.metadata.error));
@@ -132,11 +148,14 @@ export class TalosClient {
   }
 
   private async unary<T extends { metadata?: { hostname: string; error: string } }>(method: string, request: unknown, nodes?: string[]): Promise<T[]> {
-    const fn = (this.client as unknown as Record<string, Unary>)[method];
-    if (!fn) throw new Error(`${method} is not in the proto`);
     const target = nodes?.length === 1 ? (nodes[0] ?? this.endpoint) : this.endpoint;
+    const client = await this.client().catch((error: unknown) => {
+      throw talosError(target, error, this.mode);
+    });
+    const fn = (client as unknown as Record<string, Unary>)[method];
+    if (!fn) throw new Error(`${method} is not in the proto`);
     const response = await new Promise<Messages<T>>((resolve, reject) => {
-      fn.call(this.client, request, this.metadata(nodes), { deadline: this.deadline() }, (error, value) =>
+      fn.call(client, request, this.metadata(nodes), { deadline: this.deadline() }, (error, value) =>
         error ? reject(talosError(target, error, this.mode)) : resolve(value as Messages<T>),
       );
     });
@@ -146,7 +165,7 @@ export class TalosClient {
   }
 }
 
-function channelCredentials(creds: TalosCredentials) {
+async function channelCredentials(creds: TalosCredentials, target: string, timeoutMs: number) {
   if (creds.mode === 'configured') {
     // OpenSSL does not read Talos's "ED25519 PRIVATE KEY" PEM label; hand it PKCS#8.
     const key = parsePrivateKey(creds.key).export({ format: 'pem', type: 'pkcs8' });
@@ -155,13 +174,29 @@ function channelCredentials(creds: TalosCredentials) {
       checkServerIdentity: () => undefined,
     });
   }
-  // Maintenance mode: the node has a self-signed certificate; optionally pin its key.
-  return credentials.createSsl(null, null, null, {
-    rejectUnauthorized: false,
-    checkServerIdentity: (_host, cert) => {
-      if (!creds.fingerprint) return undefined;
-      const actual = spkiFingerprint(cert.raw);
-      return actual === creds.fingerprint ? undefined : new Error(`server key fingerprint ${actual} does not match the pinned ${creds.fingerprint}`);
-    },
+  if (!creds.fingerprint) {
+    // Maintenance mode: the node has a self-signed certificate and nothing to check it against.
+    return credentials.createSsl(null, null, null, { rejectUnauthorized: false, checkServerIdentity: () => undefined });
+  }
+  // Pinned: fetch the node's certificate, check its key, then trust exactly that certificate.
+  const certificate = await peerCertificate(target, timeoutMs);
+  const actual = spkiFingerprint(certificate);
+  if (actual !== creds.fingerprint) {
+    throw Object.assign(new Error(`the server key fingerprint ${actual} does not match the pinned ${creds.fingerprint}`), { code: -1 });
+  }
+  const pem = `-----BEGIN CERTIFICATE-----\n${certificate.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+  // The pinned certificate itself is the trust anchor, whoever issued it.
+  return credentials.createFromSecureContext(createSecureContext({ ca: pem, allowPartialTrustChain: true }), { checkServerIdentity: () => undefined });
+}
+
+function peerCertificate(target: string, timeoutMs: number): Promise<Buffer> {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, servername: 'talos-node', timeout: timeoutMs }, () => {
+      resolve(socket.getPeerCertificate().raw);
+      socket.end();
+    });
+    socket.on('timeout', () => socket.destroy(Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' })));
+    socket.on('error', (error) => reject(Object.assign(new Error(`No connection established: ${error.message}`), { code: 14, details: error.message })));
   });
 }

@@ -17,7 +17,6 @@ export interface NodeSpec {
 
 export interface NodeState {
   address: string;
-  mode: 'maintenance' | 'configured';
   /** What applying our config would change, from a dry run; empty when nothing. */
   pending: string;
 }
@@ -27,8 +26,9 @@ async function bundleOf(ctx: { observe: (k: typeof talosSecretsKind) => Promise<
 }
 
 /**
- * One Talos machine: configured with the site's config, checked by a dry run. Found when it
- * answers; unreachable nodes are created, which waits a minute for them and then says what to check.
+ * One Talos machine, found when it is configured with this cluster's CA; a dry run says whether
+ * its config differs. Nodes in maintenance mode (or not answering) are created: configured, or
+ * waited for until talos.timeouts.reachSeconds and then reported with what to check.
  */
 export const talosNodeKind: ResourceKind<NodeSpec, NodeState, TalosSite> = {
   kind: 'talos-node',
@@ -40,20 +40,17 @@ export const talosNodeKind: ResourceKind<NodeSpec, NodeState, TalosSite> = {
     const found = await Promise.all(
       site.nodes.map(async (node): Promise<Found<NodeState> | undefined> => {
         const probe = await probeNode(site, node, creds);
-        if (probe.mode === 'unreachable') return undefined;
-        if (probe.mode === 'maintenance' || !bundle || !creds) return { id: node.id, ref: node.address, state: { address: node.address, mode: 'maintenance', pending: '' } };
+        if (probe.mode !== 'configured' || !bundle || !creds) return undefined;
         const config = await site.configFor(node, bundle);
         const [result] = await withClient(connect(node, creds, site.timeouts), (c) => c.applyConfiguration(config, { mode: 'AUTO', dryRun: true }));
-        return { id: node.id, ref: node.address, state: { address: node.address, mode: 'configured', pending: pendingChanges(result?.modeDetails ?? '') } };
+        return { id: node.id, ref: node.address, state: { address: node.address, pending: pendingChanges(result?.modeDetails ?? '') } };
       }),
     );
     return found.filter((f): f is Found<NodeState> => f !== undefined);
   },
 
   diff(state) {
-    if (state.mode === 'maintenance') return { changes: [{ field: 'config', from: 'maintenance mode', to: 'install Talos with this cluster\'s config' }] };
-    if (state.pending) return { changes: [{ field: 'config', from: 'applied', to: state.pending }] };
-    return { changes: [] };
+    return { changes: state.pending ? [{ field: 'config', from: 'applied', to: state.pending }] : [] };
   },
 
   describe(spec) {
@@ -71,7 +68,6 @@ export const talosNodeKind: ResourceKind<NodeSpec, NodeState, TalosSite> = {
   async destroy(found, ctx) {
     const site = ctx.provider;
     const node = nodeOf(site, found.state.address);
-    if (found.state.mode !== 'configured') return;
     const bundle = await readBundle(site);
     if (!bundle) return;
     const creds = await adminCredentials(bundle);
@@ -130,7 +126,7 @@ async function converge(spec: NodeSpec, ctx: Parameters<ResourceKind<NodeSpec, N
     if (error instanceof TalosError) throw new TalosError(node.address, `did not come back configured: ${error.message}`, error.hint, error.code, error);
     throw error;
   });
-  return { id: node.id, ref: node.address, state: { address: node.address, mode: 'configured', pending: '' } };
+  return { id: node.id, ref: node.address, state: { address: node.address, pending: '' } };
 }
 
 /**

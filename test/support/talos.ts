@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ResultPromise, execa } from 'execa';
+import { freePort } from './moto.ts';
+import { ROOT } from './paths.ts';
+
+export const TALOS_BIN = `${ROOT}.cache/bin`;
+export const TALOS_CHECK = `${TALOS_BIN}/talos-check`;
+export const TALOS_SERVER = `${TALOS_BIN}/talos-server`;
+
+/** Builds the Go programs under test/talos (Talos's machinery as a library); the Go build cache makes re-runs quick. */
+export async function buildTalosTools(): Promise<void> {
+  await execa('go', ['build', '-o', `${TALOS_BIN}/`, './cmd/talos-check', './cmd/talos-server'], { cwd: `${ROOT}test/talos`, stdio: 'inherit' });
+}
+
+export interface FakeNode {
+  ip: string;
+  role: 'controlplane' | 'worker';
+  /** A machine config the node starts with (a node of another cluster). */
+  preconfigured?: string;
+}
+
+export interface NodeStatus {
+  ip: string;
+  role: string;
+  mode: 'maintenance' | 'configured' | 'rebooting';
+  applyCount: number;
+  bootstrapCount: number;
+  lastApplyMode: string;
+  configHash: string;
+  clusterID: string;
+}
+
+export interface TalosFleet {
+  status(): Promise<NodeStatus[]>;
+  node(ip: string): Promise<NodeStatus>;
+  /** The next `count` calls of `method` on `ip` fail with UNAVAILABLE. */
+  fail(ip: string, method: string, count: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the fake Talos fleet (test/talos/cmd/talos-server) on loopback addresses, port 50000 each. */
+export async function startTalosServer(nodes: FakeNode[], options: { rebootDelayMs?: number; kubeconfig?: string } = {}): Promise<TalosFleet> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hybridctl-talos-'));
+  const args = [
+    ...nodes.flatMap((n) => ['--node', `${n.ip}=${n.role}${n.preconfigured ? `,preconfigured=${n.preconfigured}` : ''}`]),
+    '--reboot-delay',
+    `${options.rebootDelayMs ?? 300}ms`,
+    '--status-addr',
+    `127.0.0.1:${port}`,
+    ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
+  ];
+  const child: ResultPromise = execa(TALOS_SERVER, args, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: { file: join(dir, 'server.log') }, buffer: false });
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`talos-server did not say ready: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void child.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`talos-server exited: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`));
+    });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const status = async () => ((await (await fetch(`${base}/status`)).json()) as { nodes: NodeStatus[] }).nodes;
+  return {
+    status,
+    async node(ip) {
+      const found = (await status()).find((n) => n.ip === ip);
+      if (!found) throw new Error(`no fake node ${ip}`);
+      return found;
+    },
+    async fail(ip, method, count) {
+      await fetch(`${base}/fail?ip=${ip}&method=${method}&count=${count}`, { method: 'POST' });
+    },
+    async stop() {
+      if (child.pid && !exited) process.kill(child.pid, 'SIGTERM');
+      await Promise.race([child, sleep(5_000)]);
+      if (!exited && child.pid) process.kill(child.pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs talos-check (Talos's own loader and validator); resolves with its output, rejects with Talos's message. */
+export async function talosCheck(args: string[]): Promise<string> {
+  const result = await execa(TALOS_CHECK, args, { reject: false });
+  if (result.exitCode !== 0) throw new Error(`talos-check ${args[0]} failed:\n${result.stderr}${result.stdout}`);
+  return String(result.stdout);
+}

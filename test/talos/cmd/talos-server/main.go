@@ -1,0 +1,136 @@
+// Command talos-server serves a fleet of fake Talos nodes for integration
+// tests: each node listens on IP:50000 and answers Talos's gRPC API as Talos
+// v1.13 does (see internal/fleet and README.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"hybridctl.dev/test/talos/internal/fleet"
+	"hybridctl.dev/test/talos/internal/talosmode"
+)
+
+type nodeFlags []fleet.NodeSpec
+
+func (nf *nodeFlags) String() string { return fmt.Sprint(len(*nf), " nodes") }
+
+// Set parses IP=ROLE[,mode=MODE][,preconfigured=FILE][,bootstrapped=true].
+func (nf *nodeFlags) Set(value string) error {
+	ip, rest, ok := strings.Cut(value, "=")
+	if !ok {
+		return errors.New("want IP=ROLE[,mode=MODE][,preconfigured=FILE][,bootstrapped=true]")
+	}
+
+	parts := strings.Split(rest, ",")
+	spec := fleet.NodeSpec{IP: ip, Role: parts[0], Mode: talosmode.Metal}
+
+	for _, option := range parts[1:] {
+		key, val, _ := strings.Cut(option, "=")
+
+		var err error
+
+		switch key {
+		case "mode":
+			spec.Mode, err = talosmode.Parse(val)
+		case "preconfigured":
+			spec.Preconfigured, err = os.ReadFile(val)
+		case "bootstrapped":
+			spec.Bootstrapped = val == "true"
+		default:
+			err = fmt.Errorf("unknown option %q", key)
+		}
+
+		if err != nil {
+			return err
+		}
+	}
+
+	*nf = append(*nf, spec)
+
+	return nil
+}
+
+func main() {
+	logger := log.New(os.Stderr, "talos-server: ", log.LstdFlags|log.Lmicroseconds)
+
+	if err := run(logger); err != nil {
+		logger.Print(err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *log.Logger) error {
+	var nodes nodeFlags
+
+	flag.Var(&nodes, "node", "IP=ROLE[,mode=metal|cloud|container][,preconfigured=FILE][,bootstrapped=true], repeatable")
+	rebootDelay := flag.Duration("reboot-delay", 300*time.Millisecond, "how long a rebooting node is unreachable")
+	statusAddr := flag.String("status-addr", "", "HOST:PORT for GET /status, POST /fail and POST /power-on")
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig handed out by Kubeconfig (default: generated from the config)")
+	port := flag.Int("port", 50000, "port every node listens on")
+	flag.Parse()
+
+	if len(nodes) == 0 {
+		return errors.New("at least one --node is required")
+	}
+
+	opts := fleet.Options{RebootDelay: *rebootDelay, Port: *port, Logger: logger}
+
+	if *kubeconfig != "" {
+		var err error
+		if opts.Kubeconfig, err = os.ReadFile(*kubeconfig); err != nil {
+			return err
+		}
+	}
+
+	f, err := fleet.New(opts, nodes)
+	if err != nil {
+		return err
+	}
+
+	defer f.Close()
+
+	if err = f.Start(); err != nil {
+		return err
+	}
+
+	var statusServer *http.Server
+
+	if *statusAddr != "" {
+		lis, err := net.Listen("tcp", *statusAddr)
+		if err != nil {
+			return err
+		}
+
+		statusServer = &http.Server{Handler: f.Handler(), ReadHeaderTimeout: 5 * time.Second}
+
+		go statusServer.Serve(lis) //nolint:errcheck
+	}
+
+	fmt.Println("ready")
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	<-ctx.Done()
+	logger.Print("shutting down")
+
+	if statusServer != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+
+		statusServer.Shutdown(shutdownCtx) //nolint:errcheck
+	}
+
+	return nil
+}
