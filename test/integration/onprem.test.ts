@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeConfig, machineConfig } from '../../src/talos/machine-config.ts';
 import { generateBundle } from '../../src/talos/secrets.ts';
 import { awsEnv, runCli, startCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
-import { type FakeNode, type TalosFleet, startTalosServer, talosCheck } from '../support/talos.ts';
+import { type FakeNode, type TalosFleet, nodeConfig, startTalosServer, talosCheck } from '../support/talos.ts';
 
 /**
  * The on-prem flow against the fake Talos fleet: nodes on loopback addresses (127.0.20.x, port
@@ -131,24 +130,7 @@ describe('up --site onprem', () => {
   it('stops at a host configured by another cluster', async () => {
     const foreignBundle = await generateBundle();
     const foreign = join(mkdtempSync(join(tmpdir(), 'hybridctl-foreign-')), 'foreign.yaml');
-    writeFileSync(
-      foreign,
-      encodeConfig(
-        machineConfig({
-          bundle: foreignBundle,
-          clusterName: 'someone-else',
-          endpoint: `https://${W1}:6443`,
-          role: 'controlplane',
-          platform: 'metal',
-          talosVersion: 'v1.13.9',
-          kubernetesVersion: '1.36.3',
-          podSubnet: '10.244.0.0/16',
-          serviceSubnet: '10.96.0.0/12',
-          certSANs: [W1],
-          installDisk: '/dev/sda',
-        }),
-      ),
-    );
+    writeFileSync(foreign, await nodeConfig({ bundle: foreignBundle, ip: W1, role: 'controlplane', clusterName: 'someone-else' }));
     // A control plane of the other cluster (its workers would wait for one before serving).
     fleet = await startTalosServer([{ ip: CP1, role: 'controlplane' }, { ip: W1, role: 'controlplane', preconfigured: foreign }]);
     const first = onpremConfig([{ ip: CP1, role: 'controlplane' }]);

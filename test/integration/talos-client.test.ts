@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TalosClient, type TalosCredentials } from '../../src/talos/client/client.ts';
 import { TalosError, TalosForeignCaError, TalosUnreachableError } from '../../src/talos/client/errors.ts';
 import { adminCredentials } from '../../src/talos/credentials.ts';
-import { encodeConfig, machineConfig } from '../../src/talos/machine-config.ts';
 import { spkiFingerprint } from '../../src/talos/pki.ts';
 import { type SecretsBundle, generateBundle } from '../../src/talos/secrets.ts';
-import { type TalosFleet, startTalosServer } from '../support/talos.ts';
+import { type TalosFleet, nodeConfig, startTalosServer } from '../support/talos.ts';
 
 /** The Talos API client against the fake fleet, which speaks Talos's wire format (machinery's generated types). */
 const MAINTENANCE = '127.0.30.10';
@@ -24,24 +23,7 @@ beforeAll(async () => {
   bundle = await generateBundle();
   creds = await adminCredentials(bundle);
   const config = join(mkdtempSync(join(tmpdir(), 'hybridctl-client-')), 'cp.yaml');
-  writeFileSync(
-    config,
-    encodeConfig(
-      machineConfig({
-        bundle,
-        clusterName: 'client-test',
-        endpoint: `https://${CONFIGURED}:6443`,
-        role: 'controlplane',
-        platform: 'metal',
-        talosVersion: 'v1.13.9',
-        kubernetesVersion: '1.36.3',
-        podSubnet: '10.244.0.0/16',
-        serviceSubnet: '10.96.0.0/12',
-        certSANs: [CONFIGURED],
-        installDisk: '/dev/sda',
-      }),
-    ),
-  );
+  writeFileSync(config, await nodeConfig({ bundle, ip: CONFIGURED, role: 'controlplane', clusterName: 'client-test' }));
   fleet = await startTalosServer([
     { ip: MAINTENANCE, role: 'worker' },
     { ip: CONFIGURED, role: 'controlplane', preconfigured: config },

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
+import { encodeConfig, machineConfig } from '../../src/talos/machine-config.ts';
+import type { SecretsBundle } from '../../src/talos/secrets.ts';
 import { freePort } from './moto.ts';
 import { ROOT } from './paths.ts';
 
@@ -97,4 +99,23 @@ export async function talosCheck(args: string[]): Promise<string> {
   const result = await execa(TALOS_CHECK, args, { reject: false });
   if (result.exitCode !== 0) throw new Error(`talos-check ${args[0]} failed:\n${result.stderr}${result.stdout}`);
   return String(result.stdout);
+}
+
+/** A metal machine config for one fake node, as another cluster (or a preconfigured node) would have it. */
+export function nodeConfig(options: { bundle: SecretsBundle; ip: string; role: 'controlplane' | 'worker'; clusterName: string }): string {
+  return encodeConfig(
+    machineConfig({
+      bundle: options.bundle,
+      clusterName: options.clusterName,
+      endpoint: `https://${options.ip}:6443`,
+      role: options.role,
+      platform: 'metal',
+      talosVersion: 'v1.13.9',
+      kubernetesVersion: '1.36.3',
+      podSubnet: '10.244.0.0/16',
+      serviceSubnet: '10.96.0.0/12',
+      certSANs: [options.ip],
+      installDisk: '/dev/sda',
+    }),
+  );
 }

@@ -21,10 +21,6 @@ export interface NodeState {
   pending: string;
 }
 
-async function bundleOf(ctx: { observe: (k: typeof talosSecretsKind) => Promise<Found<{ bundle: SecretsBundle }>[]> }): Promise<SecretsBundle | undefined> {
-  return (await ctx.observe(talosSecretsKind))[0]?.state.bundle;
-}
-
 /**
  * One Talos machine, found when it is configured with this cluster's CA; a dry run says whether
  * its config differs. Nodes in maintenance mode (or not answering) are created: configured, or
@@ -35,7 +31,7 @@ export const talosNodeKind: ResourceKind<NodeSpec, NodeState, TalosSite> = {
 
   async observe(ctx) {
     const site = ctx.provider;
-    const bundle = await bundleOf(ctx);
+    const bundle = (await ctx.observe(talosSecretsKind))[0]?.state.bundle;
     const creds = bundle ? await adminCredentials(bundle) : undefined;
     const found = await Promise.all(
       site.nodes.map(async (node): Promise<Found<NodeState> | undefined> => {
