@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError, exitCodeOf, messageOf } from './core/errors.ts';
+import { hybridctlVersion } from './core/version.ts';
 
 /** A command module: loaded only when its command runs, so `--help` stays fast. */
 type CommandModule = { run(options: never): Promise<number> };
+type Loader = () => Promise<CommandModule>;
 
 const EXAMPLES = `
 Examples:
@@ -20,18 +21,13 @@ Environment:
 
 Exit codes: 0 done, 1 failed while acting, 2 bad usage or invalid config (nothing was touched).`;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 function siteOption(): Option {
   return new Option('--site <site>', 'limit the work to one site').choices(['aws', 'onprem']);
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('hybridctl');
-  const action = (load: () => Promise<CommandModule>) => async (...args: unknown[]) => {
+  const action = (load: Loader) => async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const module = await load();
     setExit(await module.run(command.optsWithGlobals() as never));
@@ -39,7 +35,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .description('Build and run a hybrid-cloud Talos Kubernetes setup (an AWS site and an on-prem site) from one config file.')
-    .version(version(), '--version', 'print the version')
+    .version(hybridctlVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('-c, --config <file>', 'the cluster config', './hybrid.yaml')
     .option('--state-dir <dir>', 'where secrets, talosconfig and kubeconfigs live (default: .hybridctl/<name> beside the config; HYBRIDCTL_STATE_DIR)')
@@ -105,6 +101,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("write every on-prem node's machine config and a talosconfig, for applying elsewhere")
     .requiredOption('--out <dir>', 'folder to write into')
     .action(action(() => import('./commands/talos-gen.ts')));
+
+  const image = program.command('image').description('the sample service image: built and pushed without Docker');
+  image
+    .command('build')
+    .description('cross-compile the service (linux/amd64, linux/arm64) and assemble an OCI image layout')
+    .option('--out <dir>', 'where to write the OCI layout (default: <state dir>/image)')
+    .option('--tag <tag>', 'the readable tag (default: service.image.tag, else v<version>)')
+    .action(action(async () => ({ run: (await import('./commands/image.ts')).runBuild })));
+  image
+    .command('push')
+    .description('build, create the ECR repository if missing, and push what the registry lacks (tagged by name and by content digest)')
+    .option('--out <dir>', 'where to write the OCI layout (default: <state dir>/image)')
+    .option('--tag <tag>', 'the readable tag (default: service.image.tag, else v<version>)')
+    .action(action(async () => ({ run: (await import('./commands/image.ts')).runPush })));
 
   return program;
 }

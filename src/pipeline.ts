@@ -73,6 +73,19 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
   return stacks;
 }
 
+/** A stack cut down to some nodes and everything they depend on (`image push` needs only the repository). */
+export function withOnly(stack: SiteStack, ids: readonly string[]): SiteStack {
+  const byId = new Map(stack.nodes.map((n) => [n.id, n]));
+  const keep = new Set<string>();
+  const visit = (id: string) => {
+    if (keep.has(id)) return;
+    keep.add(id);
+    for (const dep of byId.get(id)?.dependsOn ?? []) visit(dep);
+  };
+  for (const id of ids) visit(id);
+  return { ...stack, nodes: stack.nodes.filter((n) => keep.has(n.id)) };
+}
+
 export async function planStacks(stacks: readonly SiteStack[], mode: 'up' | 'down'): Promise<SitePlan[]> {
   return Promise.all(
     stacks.map(async (stack) => {

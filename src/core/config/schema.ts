@@ -60,6 +60,28 @@ const patch = z.strictObject({
   role: z.enum(['controlplane', 'worker']).optional(),
 });
 
+const imageRef = z.strictObject({
+  /** `ecr` (a repository hybridctl creates in the cluster's account) or a registry's https URL. */
+  registry: z.union([z.literal('ecr'), z.url({ protocol: /^https$/, error: 'is not ecr or an https registry URL' })]).default('ecr'),
+  repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, { message: 'is not a repository path (lowercase letters, digits, . _ - /)' }).default('readings'),
+  /** The readable tag; the image is also tagged by its content digest, and deployed by digest. */
+  tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: 'is not an image tag' }).optional(),
+  platforms: z.array(z.enum(['linux/amd64', 'linux/arm64'])).min(1).default(['linux/amd64', 'linux/arm64']),
+  /** Environment variables holding the registry user name and password (not for ecr). */
+  credentials: z.strictObject({ usernameEnv: z.string().min(1), passwordEnv: z.string().min(1) }).optional(),
+});
+
+const serviceSection = z.strictObject({
+  activeSite: z.enum(['aws', 'onprem']).default('aws'),
+  replicas: z.int().min(1).max(100).default(2),
+  standbyReplicas: z.int().min(0).max(100).default(1),
+  nodePort: z.int().min(30000).max(32767).default(30080),
+  image: imageRef.default({ registry: 'ecr', repository: 'readings', platforms: ['linux/amd64', 'linux/arm64'] }),
+  loadgen: z
+    .strictObject({ enabled: z.boolean().default(true), rate: z.int().min(0).max(100000).default(20) })
+    .default({ enabled: true, rate: 20 }),
+});
+
 export const configSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
@@ -116,6 +138,14 @@ export const configSchema = z.strictObject({
       aws: { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' },
       onprem: { podSubnet: '10.245.0.0/16', serviceSubnet: '10.112.0.0/12' },
     }),
+  service: serviceSection.default({
+    activeSite: 'aws',
+    replicas: 2,
+    standbyReplicas: 1,
+    nodePort: 30080,
+    image: { registry: 'ecr', repository: 'readings', platforms: ['linux/amd64', 'linux/arm64'] },
+    loadgen: { enabled: true, rate: 20 },
+  }),
   vpn: z
     .strictObject({
       type: z.literal('wireguard').default('wireguard'),

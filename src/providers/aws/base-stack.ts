@@ -1,6 +1,7 @@
 import type { HybridConfig } from '../../core/config/schema.ts';
 import type { Node, Refs } from '../../core/engine/model.ts';
 import { ebsEncryptionKind, EBS_ENCRYPTION_ID } from './kinds/ebs-encryption.ts';
+import { ecrPrefix, ecrRepositoryKind } from './kinds/ecr-repository.ts';
 import { instanceProfileKind } from './kinds/instance-profile.ts';
 import { iamRoleKind, type PolicyDocument } from './kinds/iam-role.ts';
 import { internetGatewayKind } from './kinds/internet-gateway.ts';
@@ -119,5 +120,14 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
     const id = bucketIdFor(purpose);
     add(id, s3BucketKind, ['kms-key'], (refs) => ({ bucketName: bucketName(provider, purpose), kmsKeyArn: refs.get('kms-key', 'arn'), lifecycle, tags: tags(id) }));
   }
+  if (config.service.image.registry === 'ecr') {
+    add(ECR_REPOSITORY_ID, ecrRepositoryKind, ['kms-key'], (refs) => ({
+      name: `${ecrPrefix(config.metadata.name)}${config.service.image.repository}`,
+      kmsKeyArn: refs.get('kms-key', 'arn'),
+      tags: tags(ECR_REPOSITORY_ID),
+    }));
+  }
   return nodes;
 }
+
+export const ECR_REPOSITORY_ID = 'image-repository';

@@ -1,4 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -39,6 +40,9 @@ export class AwsClients {
 
   get ec2(): EC2Client {
     return this.client('ec2', (c) => new EC2Client(c));
+  }
+  get ecr(): ECRClient {
+    return this.client('ecr', (c) => new ECRClient(c));
   }
   get iam(): IAMClient {
     return this.client('iam', (c) => new IAMClient(c));

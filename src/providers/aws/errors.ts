@@ -14,6 +14,7 @@ export class AwsCallError extends ActionError {
 
 const SERVICE_PREFIX: Record<string, string> = {
   EC2Client: 'ec2',
+  ECRClient: 'ecr',
   IAMClient: 'iam',
   KMSClient: 'kms',
   S3Client: 's3',

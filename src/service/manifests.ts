@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import type { HybridConfig, SiteName } from '../core/config/schema.ts';
+
+/** A Kubernetes object as rendered: plain data, ready for server-side apply. */
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: unknown };
+
+export const SERVICE_NAMESPACE = 'readings';
+export const PULL_SECRET_NAME = 'hybridctl-registry';
+const TEMPLATES = ['namespace', 'serviceaccount', 'deployment', 'poddisruptionbudget', 'service', 'loadgen'];
+const TEMPLATE_DIR = new URL('../../templates/service/', import.meta.url);
+
+export interface ServiceRender {
+  /** `registry/repository@sha256:…`: deployments pin the image by digest. */
+  image: string;
+  /** Name of a docker-registry Secret in the namespace, when the registry needs one. */
+  pullSecret?: string;
+}
+
+/** Fills `{{ key }}` in a template; every placeholder must have a value and every value a placeholder's use. */
+export function fill(template: string, values: Record<string, string | number>, name: string): string {
+  const text = template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`template ${name} uses {{ ${key} }}, which has no value`);
+    return String(values[key]);
+  });
+  return text;
+}
+
+/**
+ * The sample service's objects for one site: the active site runs service.replicas and the load
+ * generator, the standby runs service.standbyReplicas (warm) and no load.
+ */
+export function serviceManifests(config: HybridConfig, site: SiteName, render: ServiceRender): KubeObject[] {
+  const active = config.service.activeSite === site;
+  const values = {
+    namespace: SERVICE_NAMESPACE,
+    site,
+    image: render.image,
+    replicas: active ? config.service.replicas : config.service.standbyReplicas,
+    nodePort: config.service.nodePort,
+    loadgenReplicas: active && config.service.loadgen.enabled ? 1 : 0,
+    loadgenRate: config.service.loadgen.rate,
+  };
+  const objects = TEMPLATES.flatMap((name) => {
+    const text = fill(readFileSync(new URL(`${name}.yaml`, TEMPLATE_DIR), 'utf8'), values, name);
+    return parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject);
+  });
+  for (const object of objects) {
+    object.metadata.labels = { ...object.metadata.labels, 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': config.metadata.name, 'hybridctl.dev/component': 'service' };
+    const pod = (object as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec;
+    if (pod && render.pullSecret) pod.imagePullSecrets = [{ name: render.pullSecret }];
+  }
+  return objects;
+}
+
+/**
+ * A kubernetes.io/dockerconfigjson Secret with a registry login, for nodes to pull the image
+ * (ECR logins last 12 hours; `up` renews it on every run).
+ */
+export function registryPullSecret(config: HybridConfig, registryHost: string, username: string, password: string): KubeObject {
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  const dockerconfig = { auths: { [registryHost]: { username, password, auth } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/dockerconfigjson',
+    metadata: {
+      name: PULL_SECRET_NAME,
+      namespace: SERVICE_NAMESPACE,
+      labels: { 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': config.metadata.name, 'hybridctl.dev/component': 'service' },
+    },
+    data: { '.dockerconfigjson': Buffer.from(JSON.stringify(dockerconfig)).toString('base64') },
+  };
+}

@@ -1,0 +1,43 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/core/config/load.ts';
+import { defaultKubernetesVersion } from '../../src/core/config/talos-versions.ts';
+import { registryPullSecret, serviceManifests } from '../../src/service/manifests.ts';
+import { EXAMPLE } from '../support/config.ts';
+import { VENV } from '../support/paths.ts';
+
+/** Every rendered manifest against the Kubernetes OpenAPI schemas (PyPI kubernetes-validate), strict. */
+const config = parseConfig(EXAMPLE);
+const schemaVersion = `${defaultKubernetesVersion(config.talos.version).split('.').slice(0, 2).join('.')}.0`;
+
+async function validate(objects: unknown[]): Promise<{ code: number; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hybridctl-manifests-'));
+  const files = objects.map((object, i) => {
+    const file = join(dir, `${i}.yaml`);
+    writeFileSync(file, stringify(object));
+    return file;
+  });
+  const result = await execa(`${VENV}/bin/kubernetes-validate`, ['--strict', '-k', schemaVersion, ...files], { reject: false, all: true });
+  return { code: result.exitCode ?? -1, output: String(result.all) };
+}
+
+describe(`service manifests against the Kubernetes ${schemaVersion} schemas`, () => {
+  it.each(['aws', 'onprem'] as const)('all validate for the %s site', async (site) => {
+    const objects = [...serviceManifests(config, site, { image: 'registry.example.com/readings@sha256:' + 'b'.repeat(64), pullSecret: 'hybridctl-registry' }), registryPullSecret(config, 'registry.example.com', 'u', 'p')];
+    const result = await validate(objects);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).not.toMatch(/ERROR|WARN/);
+  });
+
+  it('a wrong field is caught (the check can fail)', async () => {
+    const [deployment] = serviceManifests(config, 'aws', { image: 'x' }).filter((o) => o.kind === 'Deployment');
+    const broken = { ...deployment, spec: { ...(deployment?.spec as object), replica: 3 } };
+    const result = await validate([broken]);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('replica');
+  });
+});
