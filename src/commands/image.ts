@@ -43,8 +43,8 @@ export async function runBuild(options: ImageOptions): Promise<number> {
 /** `hybridctl image push`: build, make sure the repository exists, push what the registry lacks. */
 export async function runPush(options: ImageOptions): Promise<number> {
   const config = await loadConfig(options.config);
-  const image = await build(config, options);
   const target = await registryTarget(config, options);
+  const image = await build(config, options);
   const tags = [readableTag(config, options), `sha-${image.index.digest.slice(7, 19)}`];
   const result = await pushImage(image.layout, target, tags, (m) => process.stderr.write(`${m}\n`));
   if (options.output === 'json') process.stdout.write(`${JSON.stringify({ ...result, tags }, null, 2)}\n`);

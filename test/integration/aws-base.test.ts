@@ -19,13 +19,19 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AwsClients } from '../../src/providers/aws/clients.ts';
+import { ecrLogin } from '../../src/providers/aws/ecr-auth.ts';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { type Clients, NOTHING, byComponent, clients, counts, inventory } from '../support/inventory.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
-const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 2, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1 };
+const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 2, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1 };
+
+// ecrLogin runs in this process with the standard credential chain: give it moto's fake keys.
+process.env.AWS_ACCESS_KEY_ID = 'testing';
+process.env.AWS_SECRET_ACCESS_KEY = 'testing';
 
 let moto: Moto;
 let aws: Clients;
@@ -147,6 +153,17 @@ describe('up from an empty account', () => {
       AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
     });
 
+    // ECR: the service's repository, scanned on push, immutable tags, encrypted with the cluster key.
+    expect(inv.repositories.map((r) => r.repositoryName)).toEqual(['hybridctl/demo/readings']);
+    expect(inv.repositories[0]).toMatchObject({
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfiguration: { encryptionType: 'KMS', kmsKey: key?.Arn },
+    });
+    const login = await ecrLogin({ cluster: 'demo', region: 'eu-central-1', account: ACCOUNT, userTags: {}, clients: new AwsClients({ region: 'eu-central-1', endpoint: moto.endpoint }) });
+    expect(login.username).toBe('AWS');
+    expect(login.url).toMatch(/^https:\/\/123456789012\.dkr\.ecr\.eu-central-1\.amazonaws\.com/);
+
     // EBS: new volumes in the region are encrypted with the cluster key.
     expect((await aws.ec2.send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault).toBe(true);
     expect((await aws.ec2.send(new GetEbsDefaultKmsKeyIdCommand({}))).KmsKeyId).toBe(key?.Arn);
@@ -166,7 +183,7 @@ describe('up from an empty account', () => {
     expect(plan.code).toBe(0);
     const parsed = JSON.parse(plan.stdout);
     expect(parsed.sites.flatMap((s: { changes: unknown[] }) => s.changes)).toEqual([]);
-    expect(parsed.sites[0].summary.noop).toBe(22);
+    expect(parsed.sites[0].summary.noop).toBe(23);
   });
 
   it('down deletes everything tagged for the cluster and nothing else', async () => {

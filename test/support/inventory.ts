@@ -12,6 +12,7 @@ import {
 import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 
 /** SDK clients pointed at the emulator, for reading back what the CLI left there. */
 export function clients(endpoint: string, region = 'eu-central-1') {
@@ -21,6 +22,7 @@ export function clients(endpoint: string, region = 'eu-central-1') {
     iam: new IAMClient(config),
     kms: new KMSClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),
+    ecr: new ECRClient(config),
   };
 }
 
@@ -31,7 +33,7 @@ const tagged = (cluster: string): Filter[] => [{ Name: 'tag:hybridctl.dev/cluste
 /** Everything in the emulator that carries the cluster's tag (or, for untaggable things, its name). */
 export async function inventory(c: Clients, cluster: string) {
   const filters = tagged(cluster);
-  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys] = await Promise.all([
+  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories] = await Promise.all([
     c.ec2.send(new DescribeVpcsCommand({ Filters: filters })).then((r) => r.Vpcs ?? []),
     c.ec2.send(new DescribeSubnetsCommand({ Filters: filters })).then((r) => r.Subnets ?? []),
     c.ec2.send(new DescribeInternetGatewaysCommand({ Filters: filters })).then((r) => r.InternetGateways ?? []),
@@ -44,13 +46,14 @@ export async function inventory(c: Clients, cluster: string) {
     c.kms.send(new ListAliasesCommand({})).then((r) => (r.Aliases ?? []).filter((a) => a.AliasName === `alias/hybridctl-${cluster}`)),
     c.s3.send(new ListBucketsCommand({})).then((r) => (r.Buckets ?? []).filter((b) => new RegExp(`^hctl-${cluster}-[a-z]+-\\d{12}-`).test(b.Name ?? ''))),
     liveTaggedKeys(c.kms, cluster),
+    c.ecr.send(new DescribeRepositoriesCommand({})).then((r) => (r.repositories ?? []).filter((x) => x.repositoryName?.startsWith(`hybridctl/${cluster}/`))),
   ]);
-  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys };
+  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories };
 }
 
 export type Inventory = Awaited<ReturnType<typeof inventory>>;
 
-export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, aliases: 0, buckets: 0, kmsKeys: 0 };
+export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, aliases: 0, buckets: 0, kmsKeys: 0, repositories: 0 };
 
 export function counts(inv: Inventory): Record<keyof Inventory, number> {
   return Object.fromEntries(Object.entries(inv).map(([k, v]) => [k, v.length])) as Record<keyof Inventory, number>;

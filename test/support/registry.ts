@@ -1,0 +1,74 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ResultPromise, execa } from 'execa';
+import { freePort } from './moto.ts';
+import { CA_CERT, SERVER_CERT, SERVER_KEY } from './tls.ts';
+
+export interface Registry {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  host: string;
+  username: string;
+  password: string;
+  /** skopeo's flags for this registry: our CA and the credentials. */
+  skopeoFlags(prefix: 'src' | 'dest' | ''): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Debian's docker-registry (CNCF distribution) on loopback, over TLS with the test CA's
+ * certificate and with htpasswd authentication, started and stopped by process id.
+ */
+export async function startRegistry(): Promise<Registry> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hybridctl-registry-'));
+  const username = 'pusher';
+  const password = 'correct-horse-battery';
+  await execa('htpasswd', ['-Bbc', join(dir, 'htpasswd'), username, password]);
+  const certs = join(dir, 'certs');
+  mkdirSync(certs);
+  copyFileSync(CA_CERT, join(certs, 'ca.crt'));
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log: { level: warn }',
+      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+      `http: { addr: "127.0.0.1:${port}", tls: { certificate: ${SERVER_CERT}, key: ${SERVER_KEY} } }`,
+      `auth: { htpasswd: { realm: hybridctl-test, path: ${join(dir, 'htpasswd')} } }`,
+      '',
+    ].join('\n'),
+  );
+  const child: ResultPromise = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: join(dir, 'registry.log') } });
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  const url = `https://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) throw new Error(`docker-registry exited: ${readFileSync(join(dir, 'registry.log'), 'utf8')}`);
+    const up = await fetch(`${url}/v2/`).then((r) => r.status === 401, () => false);
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('docker-registry did not start');
+    await sleep(100);
+  }
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    username,
+    password,
+    skopeoFlags(prefix) {
+      const p = prefix ? `--${prefix}-` : '--';
+      return [`${p}cert-dir=${certs}`, `${p}creds=${username}:${password}`];
+    },
+    async stop() {
+      if (child.pid && !exited) process.kill(child.pid, 'SIGTERM');
+      await Promise.race([child, sleep(5_000)]);
+      if (child.pid && !exited) process.kill(child.pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
