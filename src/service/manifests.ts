@@ -17,13 +17,12 @@ export interface ServiceRender {
   pullSecret?: string;
 }
 
-/** Fills `{{ key }}` in a template; every placeholder must have a value and every value a placeholder's use. */
+/** Fills `{{ key }}` in a template; a placeholder without a value is a template bug. */
 export function fill(template: string, values: Record<string, string | number>, name: string): string {
-  const text = template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
     if (!(key in values)) throw new Error(`template ${name} uses {{ ${key} }}, which has no value`);
     return String(values[key]);
   });
-  return text;
 }
 
 /**
