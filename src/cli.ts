@@ -25,6 +25,10 @@ function siteOption(): Option {
   return new Option('--site <site>', 'limit the work to one site').choices(['aws', 'onprem']);
 }
 
+function layerOption(): Option {
+  return new Option('--layer <layer>', 'AWS: only the base layer (network, security groups, IAM, KMS, buckets, registry), no nodes').choices(['base']);
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('hybridctl');
   const action = (load: Loader) => async (...args: unknown[]) => {
@@ -64,6 +68,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('plan')
     .description('observe what exists, then list what `up` would create, update or delete; changes nothing')
     .addOption(siteOption())
+    .addOption(layerOption())
     .action(action(() => import('./commands/plan.ts')));
 
   program
@@ -71,6 +76,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('create or converge everything; a re-run only acts on differences')
     .option('--dry-run', 'only plan (the same as `hybridctl plan`)')
     .addOption(siteOption())
+    .addOption(layerOption())
     .action(action(() => import('./commands/up.ts')));
 
   program

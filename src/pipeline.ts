@@ -3,7 +3,10 @@ import { type EngineEvent, type Outcome, execute } from './core/engine/execute.t
 import type { Node } from './core/engine/model.ts';
 import { Observation, type Plan, planDown, planUp } from './core/engine/plan.ts';
 import { baseStack } from './providers/aws/base-stack.ts';
+import { nodeStack } from './providers/aws/node-stack.ts';
 import { connectAws } from './providers/aws/session.ts';
+import { resolveNodeImages } from './providers/aws/talos-image.ts';
+import { awsSite } from './providers/aws/talos-site.ts';
 import { onpremSite } from './providers/metal/site.ts';
 import { onpremStack } from './providers/metal/stack.ts';
 import { StateDir } from './core/state.ts';
@@ -18,6 +21,10 @@ export interface PipelineOptions {
   endpoint?: string;
   /** plan and --dry-run: without credentials, plan against an empty account. */
   allowOffline: boolean;
+  /** `base`: only the AWS base layer (network, security, identity, keys, storage), no nodes. */
+  layer?: 'base';
+  /** `down` needs no Talos images. */
+  forDown?: boolean;
 }
 
 /** The resources of one site, with the provider that manages them. */
@@ -29,6 +36,8 @@ export interface SiteStack {
   nodes: Node<unknown>[];
   /** Nothing can be observed: plan against nothing, never apply. */
   offline: boolean;
+  /** Set when only part of the site is planned: the rest is still wanted, so never deleted. */
+  keep?: ReadonlySet<string>;
 }
 
 export interface SitePlan extends SiteStack {
@@ -45,18 +54,24 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
       ...(options.region ? { region: options.region } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     });
-    const { provider } = session;
+    const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
+    const site = awsSite(config, session.provider, state);
     const notes = session.offline
-      ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')})`]
+      ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')}; Talos images looked up at apply time)`]
       : [];
-    stacks.push({
+    const base = baseStack(config, site, session.zones);
+    const unresolved = { controlplane: `<talos ${config.talos.version} image>`, worker: `<talos ${config.talos.version} image>` };
+    const images =
+      session.offline || options.layer === 'base' || options.forDown ? unresolved : await resolveNodeImages(config, session.provider.clients, session.zones);
+    const stack: SiteStack = {
       site: 'aws',
-      title: `AWS site: cluster ${provider.cluster} in ${provider.region}, account ${provider.account}${session.identity ? ` as ${session.identity}` : ''}`,
+      title: `AWS site: cluster ${site.cluster} in ${site.region}, account ${site.account}${session.identity ? ` as ${session.identity}` : ''}`,
       notes,
-      provider,
-      nodes: baseStack(config, provider, session.zones) as Node<unknown>[],
+      provider: site,
+      nodes: [...base, ...nodeStack(config, site, session.zones, images)] as Node<unknown>[],
       offline: session.offline,
-    });
+    };
+    stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : stack);
   }
   if (options.sites.includes('onprem')) {
     const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
@@ -83,14 +98,14 @@ export function withOnly(stack: SiteStack, ids: readonly string[]): SiteStack {
     for (const dep of byId.get(id)?.dependsOn ?? []) visit(dep);
   };
   for (const id of ids) visit(id);
-  return { ...stack, nodes: stack.nodes.filter((n) => keep.has(n.id)) };
+  return { ...stack, nodes: stack.nodes.filter((n) => keep.has(n.id)), keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
 }
 
 export async function planStacks(stacks: readonly SiteStack[], mode: 'up' | 'down'): Promise<SitePlan[]> {
   return Promise.all(
     stacks.map(async (stack) => {
       const observation = new Observation(stack.provider, { empty: stack.offline });
-      const plan = mode === 'up' ? await planUp(stack.nodes, observation) : await planDown([...stack.nodes], observation);
+      const plan = mode === 'up' ? await planUp(stack.nodes, observation, stack.keep ? { keep: stack.keep } : {}) : await planDown([...stack.nodes], observation);
       return { ...stack, plan };
     }),
   );

@@ -16,7 +16,7 @@ export async function run(options: DownOptions): Promise<number> {
   const term = terminal(options);
   const text = options.output === 'text';
   const config = await loadConfig(options.config);
-  const stacks = await loadStacks(config, pipelineOptions(options, false));
+  const stacks = await loadStacks(config, { ...pipelineOptions(options, false), forDown: true });
   const plans = await planStacks(stacks, 'down');
   const deletes = plans.flatMap((p) => p.plan.changes);
   if (deletes.length === 0) {

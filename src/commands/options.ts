@@ -13,6 +13,7 @@ export interface GlobalOptions {
   output: 'text' | 'json';
   color: boolean;
   site?: SiteName;
+  layer?: 'base';
 }
 
 export interface Terminal {
@@ -50,6 +51,7 @@ export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
     ...(options.profile ? { profile: options.profile } : {}),
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+    ...(options.layer ? { layer: options.layer } : {}),
   };
 }
 

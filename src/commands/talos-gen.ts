@@ -28,7 +28,7 @@ export async function run(options: TalosGenOptions): Promise<number> {
   const out = resolve(options.out);
   for (const node of site.nodes) {
     const file = join(out, `onprem-${node.role}-${node.address}.yaml`);
-    await writeSecretFile(file, await site.configFor(node, bundle));
+    await writeSecretFile(file, await site.configFor(node, bundle, config.onprem.controlPlaneEndpoint));
     process.stdout.write(`wrote ${file}\n`);
   }
   const admin = await adminCertificate(bundle);

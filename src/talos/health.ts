@@ -12,14 +12,14 @@ export interface Health {
 }
 
 /** Etcd members as the first control plane sees them, and which control-plane services are not healthy. */
-export async function checkHealth(site: TalosSite, creds: TalosCredentials): Promise<Health> {
-  const controlPlanes = site.nodes.filter((n) => n.role === 'controlplane');
+export async function checkHealth(site: TalosSite, creds: TalosCredentials, controlPlanes: readonly string[], via?: string): Promise<Health> {
   const first = controlPlanes[0];
   if (!first) throw new Error(`the ${site.site} site has no control plane`);
-  const [members] = await withClient(connect(first, creds, site.timeouts), (c) => c.etcdMembers());
+  const [members] = await withClient(connect({ address: first }, creds, site.timeouts, { via }), (c) => c.etcdMembers());
   const unhealthy: string[] = [];
-  for (const node of controlPlanes) {
-    const [list] = await withClient(connect(node, creds, site.timeouts), (c) => c.services());
+  for (const address of controlPlanes) {
+    const node = { address };
+    const [list] = await withClient(connect(node, creds, site.timeouts, { via }), (c) => c.services());
     for (const id of CONTROL_PLANE_SERVICES) {
       const service = list?.services.find((s) => s.id === id);
       if (!service?.health?.healthy) unhealthy.push(`${node.address}/${id}${service ? ` (${service.state})` : ' (missing)'}`);
@@ -29,13 +29,13 @@ export async function checkHealth(site: TalosSite, creds: TalosCredentials): Pro
 }
 
 /** Waits until every control plane is an etcd member and its services are healthy. */
-export async function waitHealthy(site: TalosSite, creds: TalosCredentials, report: (message: string) => void): Promise<void> {
-  const expected = site.nodes.filter((n) => n.role === 'controlplane').length;
+export async function waitHealthy(site: TalosSite, creds: TalosCredentials, controlPlanes: readonly string[], via: string | undefined, report: (message: string) => void): Promise<void> {
+  const expected = controlPlanes.length;
   const deadline = Date.now() + site.timeouts.healthMs;
   let last = 'no answer yet';
   for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
     try {
-      const health = await checkHealth(site, creds);
+      const health = await checkHealth(site, creds, controlPlanes, via);
       if (health.members.length >= expected && health.unhealthy.length === 0) return;
       last = `${health.members.length}/${expected} etcd members${health.unhealthy.length ? `; not healthy: ${health.unhealthy.join(', ')}` : ''}`;
     } catch (error) {

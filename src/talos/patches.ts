@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { UsageError } from '../core/errors.ts';
 import type { ConfigDocument } from './machine-config.ts';
@@ -21,6 +22,26 @@ const KEYED: Record<string, string> = {
   'machine.network.interfaces': 'interface',
   'cluster.apiServer.admissionControl': 'name',
 };
+
+const DEFAULT_PATCHES_DIR = new URL('../../templates/talos/', import.meta.url);
+
+/** hybridctl's own patches for a role (templates/talos/), applied before the user's. */
+export function defaultPatchFiles(role: 'controlplane' | 'worker'): string[] {
+  return role === 'controlplane' ? [fileURLToPath(new URL('controlplane-metrics.yaml', DEFAULT_PATCHES_DIR))] : [];
+}
+
+/** A loader that reads each patch file once. */
+export function patchLoader(): (file: string) => Promise<Patch> {
+  const cache = new Map<string, Promise<Patch>>();
+  return (file) => {
+    let pending = cache.get(file);
+    if (!pending) {
+      pending = loadPatch(file);
+      cache.set(file, pending);
+    }
+    return pending;
+  };
+}
 
 export async function loadPatch(file: string): Promise<Patch> {
   let text: string;

@@ -15,10 +15,10 @@ export interface Probe {
  * Finds out what a node is: configured with our CA (mutual TLS works), in maintenance mode
  * (server-only TLS works), or unreachable. A node configured by another CA is an error.
  */
-export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCredentials | undefined): Promise<Probe> {
+export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCredentials | undefined, via?: string): Promise<Probe> {
   if (creds) {
     try {
-      const [message] = await withClient(connect(node, creds, site.timeouts, true), (c) => c.version());
+      const [message] = await withClient(connect(node, creds, site.timeouts, { via, probe: true }), (c) => c.version());
       return { mode: 'configured', ...(message?.version?.tag ? { version: message.version.tag } : {}) };
     } catch (error) {
       if (error instanceof TalosUnreachableError) return { mode: 'unreachable' };
@@ -27,7 +27,7 @@ export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCr
     }
   }
   try {
-    const [message] = await withClient(connect(node, 'maintenance', site.timeouts, true), (c) => c.version());
+    const [message] = await withClient(connect(node, 'maintenance', site.timeouts, { via, probe: true }), (c) => c.version());
     return { mode: 'maintenance', ...(message?.version?.tag ? { version: message.version.tag } : {}) };
   } catch (error) {
     if (error instanceof TalosUnreachableError) return { mode: 'unreachable' };
@@ -42,12 +42,12 @@ function configuredElsewhere(site: TalosSite, node: TalosNode, haveSecrets: bool
       `Talos node ${node.address} is already configured, and hybridctl has no ${site.site} secrets bundle (${site.state.path('talos')}): ` +
         'it belongs to another cluster, or this cluster\'s secrets are lost',
       'if it is this cluster, restore the bundle (or point talos.secretsFiles at it): hybridctl never makes new secrets for configured nodes; ' +
-        'otherwise reset the node to maintenance mode or take it out of onprem.nodes',
+        'otherwise reset the node to maintenance mode or take it out of the inventory',
     );
   }
   return new TalosForeignCaError(
     node.address,
     'is configured by another cluster (its certificate is not from this cluster\'s Talos CA)',
-    'reset it to maintenance mode (talosctl reset with that cluster\'s talosconfig) or take it out of onprem.nodes',
+    'reset it to maintenance mode (talosctl reset with that cluster\'s talosconfig) or take it out of the inventory',
   );
 }

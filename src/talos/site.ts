@@ -1,25 +1,26 @@
 import type { SiteName } from '../core/config/schema.ts';
+import type { ObserveContext } from '../core/engine/model.ts';
 import type { StateDir } from '../core/state.ts';
 import { TalosClient, type TalosCredentials } from './client/client.ts';
-import type { Role } from './machine-config.ts';
+import type { Platform, Role } from './machine-config.ts';
 import type { SecretsBundle } from './secrets.ts';
 
-/** One Talos machine of a site, as the inventory (or the cloud) describes it. */
+/** One Talos machine of a site. */
 export interface TalosNode {
-  /** Logical id: `node-<address>` on-prem. */
+  /** Logical id: `node-<address>` on-prem, `controlplane-1`, `worker-2`… on AWS. */
   id: string;
-  /** Where its Talos API answers. */
+  /** Where its Talos API answers (on AWS, the instance's private address). */
   address: string;
   role: Role;
   /** SPKI fingerprint to accept in maintenance mode (optional pinning). */
   fingerprint?: string;
 }
 
-/** How long to wait for the slow parts, and how often the user hears about it. */
+/** How long to wait for the slow parts. */
 export interface TalosTimeouts {
   /** How long a node that does not answer gets before `up` gives up on it. */
   reachMs: number;
-  /** From applying a config in maintenance mode to the node answering with our CA (install + reboot). */
+  /** From applying a config (or launching an instance) to the node answering configured. */
   installMs: number;
   /** From bootstrap to every control plane being an etcd member with healthy services. */
   healthMs: number;
@@ -29,23 +30,33 @@ export interface TalosTimeouts {
   probeMs: number;
 }
 
+/** Where a site's nodes are right now and how to reach them. */
+export interface SiteView {
+  /** The nodes that exist, with their addresses. */
+  nodes: TalosNode[];
+  /** The endpoint Talos calls go through, addressing nodes by `nodes` metadata (AWS: the load balancer); absent: each node directly. */
+  via?: string;
+  /** The Kubernetes API endpoint, `https://host:6443`. */
+  endpoint: string;
+}
+
 /**
- * What the Talos kinds need from a site: its cluster name, where its secrets live, its nodes,
- * how to make each node's config, and how to reach the Talos API.
+ * What the Talos kinds need from a site: its cluster name, where its secrets live, where its
+ * nodes are, how to make each node's config, and how long things may take.
  */
 export interface TalosSite {
   site: SiteName;
+  platform: Platform;
   /** The Talos/Kubernetes cluster name: `<metadata.name>-<site>`. */
   clusterName: string;
   state: StateDir;
   /** A secrets.yaml the user brought (talos.secretsFiles); copied into the state directory once. */
   importSecretsFrom?: string;
-  nodes: TalosNode[];
-  /** Endpoints a talosconfig context lists for this site. */
-  talosEndpoints: string[];
   timeouts: TalosTimeouts;
+  /** Where the nodes are now (observing other kinds through ctx where the site needs to). */
+  view(ctx: ObserveContext<TalosSite>): Promise<SiteView>;
   /** The full machine config for a node (defaults and user patches applied), as YAML. */
-  configFor(node: TalosNode, bundle: SecretsBundle): Promise<string>;
+  configFor(node: Pick<TalosNode, 'address' | 'role' | 'id'>, bundle: SecretsBundle, endpoint: string): Promise<string>;
 }
 
 export function secretsFileName(site: SiteName): string {
@@ -62,9 +73,20 @@ export function contextName(site: Pick<TalosSite, 'clusterName'>): string {
   return site.clusterName;
 }
 
-export function connect(node: Pick<TalosNode, 'address' | 'fingerprint'>, creds: TalosCredentials | 'maintenance', timeouts: TalosTimeouts, probe = false): TalosClient {
+export interface ConnectOptions {
+  /** Reach the node through this endpoint (`nodes` metadata) instead of directly. */
+  via?: string | undefined;
+  /** Use the short probe deadline. */
+  probe?: boolean;
+}
+
+/** A client for one node: directly, or through `via` with the node named in `nodes` metadata. */
+export function connect(node: Pick<TalosNode, 'address' | 'fingerprint'>, creds: TalosCredentials | 'maintenance', timeouts: TalosTimeouts, options: ConnectOptions = {}): TalosClient {
   const resolved: TalosCredentials = creds === 'maintenance' ? { mode: 'maintenance', ...(node.fingerprint ? { fingerprint: node.fingerprint } : {}) } : creds;
-  return new TalosClient(node.address, resolved, { timeoutMs: probe ? timeouts.probeMs : timeouts.callMs });
+  const timeoutMs = options.probe ? timeouts.probeMs : timeouts.callMs;
+  return options.via
+    ? new TalosClient(options.via, resolved, { timeoutMs, nodes: [node.address] })
+    : new TalosClient(node.address, resolved, { timeoutMs });
 }
 
 /** Runs fn with a client and always closes it. */

@@ -76,10 +76,10 @@ async function talosReport(): Promise<string[]> {
   const site = onpremSite(parseConfig(EXAMPLE), new StateDir('/tmp/hybridctl-bench-state'));
   const node = site.nodes[0];
   if (!node) throw new Error('no node');
-  await site.configFor(node, bundle);
+  await site.configFor(node, bundle, site.talosEndpoints[0] ?? '');
   const configRounds = 200;
   const configMs = (await measure(1, async () => {
-    for (let i = 0; i < configRounds; i++) await site.configFor(node, bundle);
+    for (let i = 0; i < configRounds; i++) await site.configFor(node, bundle, site.talosEndpoints[0] ?? '');
   })) / configRounds;
   return [
     '',
@@ -103,10 +103,10 @@ async function main(): Promise<void> {
     const samples: Record<string, Sample[]> = { 'up (empty)': [], 'up (no-op)': [], down: [], 'plan (no credentials)': [], '--help': [] };
     for (let round = 0; round < ROUNDS; round++) {
       await moto.reset();
-      samples['up (empty)']?.push(await timed(['up', '--site', 'aws', '-c', config], env, moto));
-      samples['up (no-op)']?.push(await timed(['up', '--site', 'aws', '-c', config], env, moto));
+      samples['up (empty)']?.push(await timed(['up', '--site', 'aws', '--layer', 'base', '-c', config], env, moto));
+      samples['up (no-op)']?.push(await timed(['up', '--site', 'aws', '--layer', 'base', '-c', config], env, moto));
       samples.down?.push(await timed(['down', '--yes', '--site', 'aws', '-c', config], env, moto));
-      samples['plan (no credentials)']?.push(await timed(['plan', '--site', 'aws', '-c', config], offline));
+      samples['plan (no credentials)']?.push(await timed(['plan', '--site', 'aws', '--layer', 'base', '-c', config], offline));
       for (let i = 0; i < 4; i++) samples['--help']?.push(await timed(['--help'], offline));
     }
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => moto?.stop());
 beforeEach(async () => moto.reset());
 
-const up = () => runCli(['up', '--site', 'aws', '-c', config], env);
+const up = () => runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env);
 
 function ingressOf(permissions: IpPermission[]) {
   return permissions.flatMap((p) => [
@@ -179,7 +179,7 @@ describe('up from an empty account', () => {
     expect(calls.filter((c) => c.mutating)).toEqual([]);
     expect(calls.length).toBeGreaterThan(0);
 
-    const plan = await runCli(['plan', '--site', 'aws', '-c', config, '-o', 'json'], env);
+    const plan = await runCli(['plan', '--site', 'aws', '--layer', 'base', '-c', config, '-o', 'json'], env);
     expect(plan.code).toBe(0);
     const parsed = JSON.parse(plan.stdout);
     expect(parsed.sites.flatMap((s: { changes: unknown[] }) => s.changes)).toEqual([]);
@@ -231,7 +231,7 @@ describe('bucket policy', () => {
     const plain = await startMoto({ tls: false });
     try {
       const plainConfig = writeConfig(EXAMPLE);
-      const result = await runCli(['up', '--site', 'aws', '-c', plainConfig], awsEnv(plain.endpoint));
+      const result = await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', plainConfig], awsEnv(plain.endpoint));
       expect(result.code, result.stdout + result.stderr).toBe(0);
       const error = await clients(plain.endpoint)
         .s3.send(new PutObjectCommand({ Bucket, Key: 'over-http', Body: 'no' }))

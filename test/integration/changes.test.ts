@@ -17,8 +17,8 @@ beforeAll(async () => {
 afterAll(async () => moto?.stop());
 beforeEach(async () => moto.reset());
 
-const up = (text: string) => runCli(['up', '--site', 'aws', '-c', writeConfig(text)], env);
-const planOf = async (text: string) => JSON.parse((await runCli(['plan', '--site', 'aws', '-o', 'json', '-c', writeConfig(text)], env)).stdout).sites[0].changes;
+const up = (text: string) => runCli(['up', '--site', 'aws', '--layer', 'base', '-c', writeConfig(text)], env);
+const planOf = async (text: string) => JSON.parse((await runCli(['plan', '--site', 'aws', '--layer', 'base', '-o', 'json', '-c', writeConfig(text)], env)).stdout).sites[0].changes;
 const mutations = async () => (await moto.calls()).filter((c) => c.mutating).map((c) => c.operation);
 
 describe('changing the config converges in place', () => {

@@ -33,14 +33,14 @@ describe('without AWS credentials', () => {
 
   it('plan and up --dry-run plan against an empty account', async () => {
     await moto.record();
-    for (const args of [['plan', '--site', 'aws'], ['up', '--site', 'aws', '--dry-run']]) {
+    for (const args of [['plan', '--site', 'aws', '--layer', 'base'], ['up', '--site', 'aws', '--layer', 'base', '--dry-run']]) {
       const result = await runCli([...args, '-c', config], noCredentials());
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('no AWS credentials found: planning against an empty account');
       expect(result.stdout).toContain('23 to create');
       expect(result.stdout).toContain('hctl-demo-state-<account>-eu-central-1');
     }
-    const json = JSON.parse((await runCli(['plan', '--site', 'aws', '-o', 'json', '-c', config], noCredentials())).stdout);
+    const json = JSON.parse((await runCli(['plan', '--site', 'aws', '--layer', 'base', '-o', 'json', '-c', config], noCredentials())).stdout);
     expect(json.sites[0].summary.create).toBe(23);
     expect(json.sites[0].notes[0]).toContain('no AWS credentials');
     expect(await moto.calls()).toEqual([]);
@@ -51,7 +51,7 @@ describe('with a named profile', () => {
   it('uses --profile from the AWS config files', async () => {
     const env = noCredentials();
     writeFileSync(join(env.HOME ?? '', 'aws-credentials'), '[ops]\naws_access_key_id = testing\naws_secret_access_key = testing\n');
-    const result = await runCli(['up', '--site', 'aws', '--profile', 'ops', '-c', config], env);
+    const result = await runCli(['up', '--site', 'aws', '--layer', 'base', '--profile', 'ops', '-c', config], env);
     expect(result.code, result.stderr).toBe(0);
     expect(counts(await inventory(clients(moto.endpoint), 'demo')).vpcs).toBe(1);
   });

@@ -35,7 +35,7 @@ afterAll(async () => moto?.stop());
 beforeEach(async () => moto.reset());
 
 /** Runs a command and SIGKILLs it as soon as a progress line matches. */
-async function killedAt(line: RegExp, args = ['up', '--site', 'aws', '-c', config]): Promise<string> {
+async function killedAt(line: RegExp, args = ['up', '--site', 'aws', '--layer', 'base', '-c', config]): Promise<string> {
   const child = startCli(args, env, { buffer: false, stdout: 'pipe' });
   let seen = '';
   await new Promise<void>((resolve) => {
@@ -53,11 +53,11 @@ async function killedAt(line: RegExp, args = ['up', '--site', 'aws', '-c', confi
 }
 
 async function expectConverged(): Promise<void> {
-  const rerun = await runCli(['up', '--site', 'aws', '-c', config], env);
+  const rerun = await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env);
   expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
   expect(counts(await inventory(aws, 'demo'))).toEqual(EXPECTED);
   await moto.record();
-  const again = await runCli(['up', '--site', 'aws', '-c', config], env);
+  const again = await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env);
   expect(again.stdout).toContain('nothing to do');
   expect((await moto.calls()).filter((c) => c.mutating)).toEqual([]);
 }
@@ -85,7 +85,7 @@ describe('up killed with SIGKILL, then run again', () => {
 
 describe('down killed with SIGKILL, then run again', () => {
   it('leaves nothing behind', async () => {
-    expect((await runCli(['up', '--site', 'aws', '-c', config], env)).code).toBe(0);
+    expect((await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env)).code).toBe(0);
     const seen = await killedAt(/✔ deleted (security-group|route-table)/, ['down', '--yes', '--site', 'aws', '-c', config]);
     expect(seen).not.toContain('nothing of cluster demo is left');
     const rerun = await runCli(['down', '--yes', '--site', 'aws', '-c', config], env);
@@ -103,10 +103,10 @@ describe('up finishes what an interrupted run left half-done', () => {
   });
 
   it('retires a second tagged KMS key beside the aliased one', async () => {
-    expect((await runCli(['up', '--site', 'aws', '-c', config], env)).code).toBe(0);
+    expect((await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env)).code).toBe(0);
     await aws.kms.send(new CreateKeyCommand({ Tags: TAGS('kms-key').map((t) => ({ TagKey: t.Key, TagValue: t.Value })) }));
     expect((await inventory(aws, 'demo')).kmsKeys).toHaveLength(2);
-    const plan = await runCli(['plan', '--site', 'aws', '-c', config, '-o', 'json'], env);
+    const plan = await runCli(['plan', '--site', 'aws', '--layer', 'base', '-c', config, '-o', 'json'], env);
     expect(JSON.parse(plan.stdout).sites[0].changes).toEqual([expect.objectContaining({ action: 'delete', kind: 'kms-key', reason: expect.stringContaining('duplicate') })]);
     await expectConverged();
   });
@@ -120,7 +120,7 @@ describe('up finishes what an interrupted run left half-done', () => {
   });
 
   it('attaches an internet gateway that was created but not attached, and re-creates a deleted alias', async () => {
-    expect((await runCli(['up', '--site', 'aws', '-c', config], env)).code).toBe(0);
+    expect((await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env)).code).toBe(0);
     const inv = await inventory(aws, 'demo');
     const igw = inv.igws[0];
     await aws.ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw?.InternetGatewayId, VpcId: inv.vpcs[0]?.VpcId }));

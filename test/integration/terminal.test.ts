@@ -23,7 +23,7 @@ async function onTerminal(args: string[], columns = 120) {
 describe('on a terminal', () => {
   it('up draws the live task list and finishes with the summary', async () => {
     const config = writeConfig(EXAMPLE);
-    const result = await onTerminal(['up', '--site', 'aws', '-c', config]);
+    const result = await onTerminal(['up', '--site', 'aws', '--layer', 'base', '-c', config]);
     expect(result.exitCode, String(result.stdout)).toBe(0);
     const screen = String(result.stdout);
     expect(screen).toContain('created vpc vpc');
@@ -33,7 +33,7 @@ describe('on a terminal', () => {
 
   it('falls back to plain lines on a terminal that reports no width', async () => {
     await moto.reset();
-    const result = await onTerminal(['up', '--site', 'aws', '-c', writeConfig(EXAMPLE)], 0);
+    const result = await onTerminal(['up', '--site', 'aws', '--layer', 'base', '-c', writeConfig(EXAMPLE)], 0);
     expect(result.exitCode).toBe(0);
     expect(stripVTControlCharacters(String(result.stdout))).toMatch(/✔ created vpc vpc \(vpc-[0-9a-f]+\) in \d+/);
   });

@@ -26,8 +26,11 @@ export interface FakeNode {
 
 export interface NodeStatus {
   ip: string;
+  name: string;
   role: string;
-  mode: 'maintenance' | 'configured' | 'rebooting';
+  mode: 'maintenance' | 'configured' | 'rebooting' | 'booting' | 'off';
+  createdBy: 'flag' | 'api';
+  hostname: string;
   applyCount: number;
   bootstrapCount: number;
   lastApplyMode: string;

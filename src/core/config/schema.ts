@@ -97,6 +97,8 @@ export const configSchema = z.strictObject({
     natGateways: z.enum(['single', 'perAz', 'none']).default('single'),
     adminCidrs: z.array(cidr).min(1),
     allowPublicAdmin: z.boolean().default(false),
+    /** Use this AMI instead of Sidero Labs' official Talos image for talos.version. */
+    talosAmi: z.string().regex(/^ami-[0-9a-f]{8,17}$/, { message: 'is not an AMI id (expected like ami-0123456789abcdef0)' }).optional(),
     controlPlane: nodeGroup(1),
     workers: nodeGroup(0).default({ count: 0, instanceType: 't3.large', diskGiB: 20 }),
     tags: z.record(tagKey, z.string().max(256)).default({}),

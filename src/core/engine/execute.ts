@@ -52,7 +52,13 @@ export async function execute<Ctx>(plan: Plan<Ctx>, provider: Ctx, options: Exec
   };
 
   const act = async (change: PlannedChange<Ctx>): Promise<{ action: Action; ref?: string }> => {
-    const ctx: ActContext<Ctx> = { provider, id: change.id, signal, report: (message) => emit({ type: 'progress', key: change.key, message }) };
+    const ctx: ActContext<Ctx> = {
+      provider,
+      id: change.id,
+      signal,
+      report: (message) => emit({ type: 'progress', key: change.key, message }),
+      ...(change.action === 'delete' ? { deleting: change.reason ? 'orphan' : 'down' } : {}),
+    };
     const { impl, found } = change;
     if (change.action === 'delete') {
       if (found) await impl.destroy(found, ctx);

@@ -82,6 +82,8 @@ export interface ObserveContext<Ctx> {
 export interface ActContext<Ctx> {
   provider: Ctx;
   id: string;
+  /** Why a destroy happens: the thing left the config (`up`), or everything goes (`down`). */
+  deleting?: 'orphan' | 'down';
   /** Tell the user what a long step is doing or waiting for. */
   report(message: string): void;
   signal: AbortSignal;

@@ -65,13 +65,18 @@ export class Observation<Ctx> implements ObserveContext<Ctx> {
   }
 }
 
+export interface PlanOptions {
+  /** `kind/id`s that are wanted even though they are not among the nodes planned now (a partial run): never deleted as orphans. */
+  keep?: ReadonlySet<string>;
+}
+
 /** The changes that make what exists match `nodes`, in dependency order, deletes last. */
-export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>): Promise<Plan<Ctx>> {
+export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>, options: PlanOptions = {}): Promise<Plan<Ctx>> {
   const ordered = topoSort(nodes);
   const found = await observeAll(nodes, observation);
   const changes: PlannedChange<Ctx>[] = [];
   const planned = new Map<string, PlannedChange<Ctx>>();
-  const wanted = new Set(nodes.map((n) => `${n.kind.kind}/${n.id}`));
+  const wanted = new Set([...nodes.map((n) => `${n.kind.kind}/${n.id}`), ...(options.keep ?? [])]);
 
   for (const node of ordered) {
     const [existing, ...duplicates] = found.get(node.kind)?.get(node.id) ?? [];

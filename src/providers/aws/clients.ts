@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -43,6 +44,9 @@ export class AwsClients {
   }
   get ecr(): ECRClient {
     return this.client('ecr', (c) => new ECRClient(c));
+  }
+  get elb(): ElasticLoadBalancingV2Client {
+    return this.client('elb', (c) => new ElasticLoadBalancingV2Client(c));
   }
   get iam(): IAMClient {
     return this.client('iam', (c) => new IAMClient(c));

@@ -15,6 +15,7 @@ export class AwsCallError extends ActionError {
 const SERVICE_PREFIX: Record<string, string> = {
   EC2Client: 'ec2',
   ECRClient: 'ecr',
+  ElasticLoadBalancingV2Client: 'elasticloadbalancing',
   IAMClient: 'iam',
   KMSClient: 'kms',
   S3Client: 's3',
@@ -63,7 +64,7 @@ export function wrapAwsError(error: unknown, clientName: string, commandName: st
 }
 
 function hintFor(code: string, message: string, action: string, region: string, endpoint: string | undefined): string | undefined {
-  if (/LimitExceeded|QuotaExceeded|TooManyBuckets|InsufficientAddressCapacity|MaxSpotInstanceCountExceeded/.test(code))
+  if (/LimitExceeded|QuotaExceeded|TooManyBuckets|InsufficientAddressCapacity|MaxSpotInstanceCountExceeded|VcpuLimitExceeded|TooManyLoadBalancers|TooManyTargetGroups/.test(code))
     return `a service quota is exhausted; request an increase in the Service Quotas console for ${region}, or free capacity, then re-run`;
   if (/^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/.test(code))
     return `the credentials lack permission for ${action}; grant it to the identity shown by \`aws sts get-caller-identity\``;
@@ -71,6 +72,8 @@ function hintFor(code: string, message: string, action: string, region: string, 
     return 'the AWS credentials are invalid or expired; refresh them (e.g. `aws sso login`) or pick another --profile';
   if (/^(AuthorizationHeaderMalformed|PermanentRedirect|IllegalLocationConstraintException|InvalidLocationConstraint)$/.test(code) || /wrong region|expecting '[a-z0-9-]+'/.test(message))
     return `the resource lives in another region than aws.region (${region}); check aws.region, --region and AWS_REGION`;
+  if (code === 'InsufficientInstanceCapacity') return 'AWS has no capacity for this instance type in that zone right now; retry later, or choose another type or zones';
+  if (code === 'Unsupported' && /instance type|not supported in/i.test(message)) return 'the instance type is not offered in that zone; choose other zones (aws.availabilityZones) or another instance type';
   if (code === 'OptInRequired') return `the account is not opted in to ${region}; enable the region in the account settings`;
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|TimeoutError/.test(`${code} ${message}`))
     return endpoint ? `cannot reach ${endpoint}; is the endpoint (AWS_ENDPOINT_URL / --endpoint-url) up?` : 'cannot reach AWS; check the network and any proxy settings';

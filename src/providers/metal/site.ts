@@ -1,13 +1,16 @@
-import { fileURLToPath } from 'node:url';
 import type { HybridConfig } from '../../core/config/schema.ts';
 import { defaultKubernetesVersion } from '../../core/config/talos-versions.ts';
 import type { StateDir } from '../../core/state.ts';
 import { encodeConfig, machineConfig } from '../../talos/machine-config.ts';
-import { type Patch, applyPatches, loadPatch } from '../../talos/patches.ts';
+import { applyPatches, defaultPatchFiles, patchLoader } from '../../talos/patches.ts';
 import type { TalosNode, TalosSite, TalosTimeouts } from '../../talos/site.ts';
 
-const DEFAULT_PATCHES = { controlplane: ['controlplane-metrics.yaml'], worker: [] as string[] };
-const TEMPLATES = new URL('../../../templates/talos/', import.meta.url);
+/** The on-prem site knows its nodes and their addresses up front, from the inventory. */
+export interface OnpremSite extends TalosSite {
+  nodes: TalosNode[];
+  talosEndpoints: string[];
+}
+
 
 /** The id of an inventory node: its address, which is how the inventory names it. */
 export function onpremNodeId(address: string): string {
@@ -15,7 +18,7 @@ export function onpremNodeId(address: string): string {
 }
 
 /** The on-prem site: physical hosts from `onprem.nodes`, configured over the Talos API. */
-export function onpremSite(config: HybridConfig, state: StateDir): TalosSite {
+export function onpremSite(config: HybridConfig, state: StateDir): OnpremSite {
   const t = config.talos.timeouts;
   const timeouts: TalosTimeouts = { reachMs: t.reachSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 };
   const endpoint = config.onprem.controlPlaneEndpoint;
@@ -27,24 +30,20 @@ export function onpremSite(config: HybridConfig, state: StateDir): TalosSite {
     role: n.role,
     ...(n.fingerprint ? { fingerprint: n.fingerprint } : {}),
   }));
-  const patches = new Map<string, Promise<Patch>>();
-  const patch = (file: string) => {
-    let pending = patches.get(file);
-    if (!pending) {
-      pending = loadPatch(file);
-      patches.set(file, pending);
-    }
-    return pending;
-  };
+  const patch = patchLoader();
 
   return {
     site: 'onprem',
+    platform: 'metal',
     clusterName: `${config.metadata.name}-onprem`,
     state,
     ...(config.talos.secretsFiles.onprem ? { importSecretsFrom: config.talos.secretsFiles.onprem } : {}),
     nodes,
     talosEndpoints: nodes.filter((n) => n.role === 'controlplane').map((n) => n.address),
     timeouts,
+    async view() {
+      return { nodes, endpoint };
+    },
     async configFor(node, bundle) {
       const inventory = config.onprem.nodes.find((n) => n.address === node.address);
       const documents = machineConfig({
@@ -62,7 +61,7 @@ export function onpremSite(config: HybridConfig, state: StateDir): TalosSite {
         ...(inventory?.hostname ? { hostname: inventory.hostname } : {}),
       });
       const files = [
-        ...DEFAULT_PATCHES[node.role].map((name) => fileURLToPath(new URL(name, TEMPLATES))),
+        ...defaultPatchFiles(node.role),
         ...config.talos.patches.filter((p) => (p.site ?? 'onprem') === 'onprem' && (p.role ?? node.role) === node.role).map((p) => p.file),
       ];
       return encodeConfig(applyPatches(documents, await Promise.all(files.map(patch))));

@@ -25,6 +25,8 @@ export type TalosCredentials =
 export interface TalosClientOptions {
   /** Per-call deadline. */
   timeoutMs?: number;
+  /** Nodes every call addresses through this endpoint (apid's `nodes` metadata), unless a call names others. */
+  nodes?: string[];
 }
 
 type Unary = (request: unknown, metadata: Metadata, options: { deadline: Date }, callback: (error: ServiceError | null, response: unknown) => void) => void;
@@ -39,6 +41,7 @@ export class TalosClient {
   private readonly creds: TalosCredentials;
   private readonly target: string;
   private readonly timeoutMs: number;
+  private readonly defaultNodes: string[] | undefined;
   private channel: Promise<Client> | undefined;
 
   constructor(endpoint: string, creds: TalosCredentials, options: TalosClientOptions = {}) {
@@ -46,6 +49,7 @@ export class TalosClient {
     this.mode = creds.mode;
     this.creds = creds;
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.defaultNodes = options.nodes;
     this.target = endpoint.includes(':') && !endpoint.startsWith('[') ? endpoint : `${endpoint}:${TALOS_API_PORT}`;
   }
 
@@ -99,7 +103,7 @@ export class TalosClient {
 
   /** The admin kubeconfig: Talos streams a gzip'd tar holding one file, `kubeconfig`. */
   async kubeconfig(node?: string): Promise<string> {
-    const target = node ?? this.endpoint;
+    const target = node ?? this.defaultNodes?.[0] ?? this.endpoint;
     const chunks: Buffer[] = [];
     const client = await this.client().catch((error: unknown) => {
       throw talosError(target, error, this.mode);
@@ -143,11 +147,12 @@ export class TalosClient {
 
   private metadata(nodes: string[] | undefined): Metadata {
     const metadata = new Metadata();
-    for (const node of nodes ?? []) metadata.add('nodes', node);
+    for (const node of nodes ?? this.defaultNodes ?? []) metadata.add('nodes', node);
     return metadata;
   }
 
-  private async unary<T extends { metadata?: { hostname: string; error: string } }>(method: string, request: unknown, nodes?: string[]): Promise<T[]> {
+  private async unary<T extends { metadata?: { hostname: string; error: string } }>(method: string, request: unknown, requested?: string[]): Promise<T[]> {
+    const nodes = requested ?? this.defaultNodes;
     const target = nodes?.length === 1 ? (nodes[0] ?? this.endpoint) : this.endpoint;
     const client = await this.client().catch((error: unknown) => {
       throw talosError(target, error, this.mode);

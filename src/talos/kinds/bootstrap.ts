@@ -1,4 +1,5 @@
 import type { ResourceKind, Val } from '../../core/engine/model.ts';
+import { known } from '../../core/engine/model.ts';
 import { TalosError } from '../client/errors.ts';
 import { adminCredentials } from '../credentials.ts';
 import { waitHealthy } from '../health.ts';
@@ -8,8 +9,12 @@ import { readSiteBundle } from './secrets.ts';
 export const BOOTSTRAP_ID = 'etcd-bootstrap';
 
 export interface BootstrapSpec {
-  /** The control plane that bootstraps etcd: the first in the inventory. */
+  /** The control plane that bootstraps etcd: the first one. */
   node: Val;
+  /** Every control plane: all must become etcd members. */
+  controlPlanes: Val[];
+  /** Where Talos calls go through (AWS: the load balancer). */
+  via: Val | undefined;
 }
 
 export interface BootstrapState {
@@ -26,13 +31,15 @@ const ALREADY = /already bootstrapped|etcd data directory is not empty|AlreadyEx
 export const etcdBootstrapKind: ResourceKind<BootstrapSpec, BootstrapState, TalosSite> = {
   kind: 'etcd-bootstrap',
 
-  async observe({ provider }) {
-    const bundle = (await readSiteBundle(provider))?.bundle;
-    const first = provider.nodes.find((n) => n.role === 'controlplane');
+  async observe(ctx) {
+    const site = ctx.provider;
+    const bundle = (await readSiteBundle(site))?.bundle;
+    const view = await site.view(ctx);
+    const first = view.nodes.find((n) => n.role === 'controlplane');
     if (!bundle || !first) return [];
     const creds = await adminCredentials(bundle);
     try {
-      const [message] = await withClient(connect(first, creds, provider.timeouts), (c) => c.etcdMembers());
+      const [message] = await withClient(connect(first, creds, site.timeouts, { via: view.via }), (c) => c.etcdMembers());
       const members = (message?.members ?? []).map((m) => m.hostname);
       return members.length > 0 ? [{ id: BOOTSTRAP_ID, ref: first.address, state: { members } }] : [];
     } catch {
@@ -52,24 +59,26 @@ export const etcdBootstrapKind: ResourceKind<BootstrapSpec, BootstrapState, Talo
   async create(spec, ctx) {
     const site = ctx.provider;
     const bundle = (await readSiteBundle(site))?.bundle;
-    const first = site.nodes.find((n) => n.address === spec.node);
-    if (!bundle || !first) throw new Error(`cannot bootstrap ${site.site}: no secrets or no control plane`);
+    if (!bundle) throw new Error(`cannot bootstrap ${site.site}: no secrets bundle`);
     const creds = await adminCredentials(bundle);
+    const first = { address: known(spec.node) };
+    const via = spec.via === undefined ? undefined : known(spec.via);
+    const controlPlanes = spec.controlPlanes.map(known);
     ctx.report(`bootstrapping etcd on ${first.address}`);
-    await withClient(connect(first, creds, site.timeouts), (c) => c.whileUnavailable(() => c.bootstrap(), site.timeouts.installMs, ctx.report)).catch(
+    await withClient(connect(first, creds, site.timeouts, { via }), (c) => c.whileUnavailable(() => c.bootstrap(), site.timeouts.installMs, ctx.report)).catch(
       (error: unknown) => {
         if (!(error instanceof TalosError && ALREADY.test(error.message))) throw error;
       },
     );
-    await waitHealthy(site, creds, ctx.report);
-    return { id: ctx.id, ref: first.address, state: { members: site.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address) } };
+    await waitHealthy(site, creds, controlPlanes, via, ctx.report);
+    return { id: ctx.id, ref: first.address, state: { members: controlPlanes } };
   },
 
   async update(found) {
     return found;
   },
 
-  /** Etcd goes with the nodes when they are reset. */
+  /** Etcd goes with the nodes. */
   async destroy() {},
 
   outputs(found) {

@@ -1,5 +1,5 @@
 import { parse, stringify } from 'yaml';
-import type { ResourceKind, Val } from '../../core/engine/model.ts';
+import { type ResourceKind, type Val, known } from '../../core/engine/model.ts';
 import { adminCredentials } from '../credentials.ts';
 import { waitHealthy } from '../health.ts';
 import { type TalosSite, connect, kubeconfigFileName, withClient } from '../site.ts';
@@ -10,7 +10,10 @@ export const KUBECONFIG_ID = 'kubeconfig';
 export interface KubeconfigSpec {
   /** The control plane to ask (after bootstrap). */
   node: Val;
-  endpoint: string;
+  controlPlanes: Val[];
+  /** The Kubernetes API endpoint the kubeconfig names. */
+  endpoint: Val;
+  via: Val | undefined;
 }
 
 export interface KubeconfigState {
@@ -48,12 +51,12 @@ export const kubeconfigKind: ResourceKind<KubeconfigSpec, KubeconfigState, Talos
   async create(spec, ctx) {
     const site = ctx.provider;
     const bundle = (await readSiteBundle(site))?.bundle;
-    const node = site.nodes.find((n) => n.address === spec.node);
-    if (!bundle || !node) throw new Error(`cannot fetch the ${site.site} kubeconfig: no secrets or no control plane`);
+    if (!bundle) throw new Error(`cannot fetch the ${site.site} kubeconfig: no secrets bundle`);
     const creds = await adminCredentials(bundle);
-    await waitHealthy(site, creds, ctx.report);
+    const via = spec.via === undefined ? undefined : known(spec.via);
+    await waitHealthy(site, creds, spec.controlPlanes.map(known), via, ctx.report);
     ctx.report('fetching the admin kubeconfig');
-    const text = await withClient(connect(node, creds, site.timeouts), (c) => c.kubeconfig());
+    const text = await withClient(connect({ address: known(spec.node) }, creds, site.timeouts, { via }), (c) => c.kubeconfig());
     const renamed = renameContext(text, site.clusterName);
     const file = await site.state.write(kubeconfigFileName(site.site), renamed);
     const server = (parse(renamed) as KubeconfigFile).clusters?.[0]?.cluster.server ?? '';

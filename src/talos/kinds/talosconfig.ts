@@ -1,4 +1,4 @@
-import type { ResourceKind, Val } from '../../core/engine/model.ts';
+import { type ResourceKind, type Val, known } from '../../core/engine/model.ts';
 import { type SecretsBundle } from '../secrets.ts';
 import { TALOSCONFIG_FILE, type TalosSite, contextName } from '../site.ts';
 import { adminCertificate, contextUsable, mergeTalosconfig, readContext, removeContexts } from '../talosconfig.ts';
@@ -8,8 +8,8 @@ export const TALOSCONFIG_ID = 'talosconfig';
 
 export interface TalosconfigSpec {
   clusterId: Val;
-  endpoints: string[];
-  nodes: string[];
+  endpoints: Val[];
+  nodes: Val[];
 }
 
 export interface TalosconfigState {
@@ -49,9 +49,11 @@ export const talosconfigKind: ResourceKind<TalosconfigSpec, TalosconfigState, Ta
     if (!bundle) throw new Error(`the ${site.site} secrets bundle is missing`);
     const pair = await adminCertificate(bundle);
     const name = contextName(site);
-    const context = { name, endpoints: spec.endpoints, nodes: spec.nodes, ca: bundle.certs.os.crt, ...pair };
+    const endpoints = spec.endpoints.map(known);
+    const nodes = spec.nodes.map(known);
+    const context = { name, endpoints, nodes, ca: bundle.certs.os.crt, ...pair };
     const file = await site.state.update(TALOSCONFIG_FILE, (existing) => mergeTalosconfig(existing, [context], existing ? undefined : name));
-    return { id: ctx.id, ref: `${file}#${name}`, state: { endpoints: spec.endpoints, nodes: spec.nodes, usable: true } };
+    return { id: ctx.id, ref: `${file}#${name}`, state: { endpoints, nodes, usable: true } };
   },
 
   async update(_found, spec, _changes, ctx) {

@@ -1,6 +1,7 @@
 // Command talos-server serves a fleet of fake Talos nodes for integration
 // tests: each node listens on IP:50000 and answers Talos's gRPC API as Talos
-// v1.13 does (see internal/fleet and README.md).
+// v1.13 does (see internal/fleet and README.md). Nodes come from --node flags
+// and from POST /nodes on the status endpoint.
 package main
 
 import (
@@ -75,13 +76,13 @@ func run(logger *log.Logger) error {
 
 	flag.Var(&nodes, "node", "IP=ROLE[,mode=metal|cloud|container][,preconfigured=FILE][,bootstrapped=true], repeatable")
 	rebootDelay := flag.Duration("reboot-delay", 300*time.Millisecond, "how long a rebooting node is unreachable")
-	statusAddr := flag.String("status-addr", "", "HOST:PORT for GET /status, POST /fail and POST /power-on")
+	statusAddr := flag.String("status-addr", "", "HOST:PORT for GET /status, POST and DELETE /nodes, POST /fail and POST /power-on")
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig handed out by Kubeconfig (default: generated from the config)")
 	port := flag.Int("port", 50000, "port every node listens on")
 	flag.Parse()
 
-	if len(nodes) == 0 {
-		return errors.New("at least one --node is required")
+	if len(nodes) == 0 && *statusAddr == "" {
+		return errors.New("at least one --node is required (or --status-addr, to add nodes with POST /nodes)")
 	}
 
 	opts := fleet.Options{RebootDelay: *rebootDelay, Port: *port, Logger: logger}

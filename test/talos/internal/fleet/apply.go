@@ -107,7 +107,7 @@ func (s *service) ApplyConfiguration(ctx context.Context, in *machine.ApplyConfi
 		}}}, nil
 	}
 
-	n.f.logf("node %s: apply config request: mode %s", n.ip, strings.ToLower(mode))
+	n.logf("apply config request: mode %s", strings.ToLower(mode))
 	n.applyCount++
 	n.lastApplyMode = requested.String()
 
@@ -134,7 +134,7 @@ func (s *service) ApplyConfiguration(ctx context.Context, in *machine.ApplyConfi
 	case machine.ApplyConfigurationRequest_REBOOT:
 		n.setConfigLocked(in.GetData(), cfg)
 		n.rebootPending = true
-		n.rebootLocked(nil)
+		n.rebootLocked()
 	default:
 		return nil, fmt.Errorf("incorrect mode '%s' specified for the apply config call", resolved)
 	}
@@ -173,7 +173,7 @@ func (n *Node) applyNowLocked(data []byte, cfg config.Provider, inMaintenance bo
 
 	if inMaintenance {
 		if cfg.CompleteForBoot() {
-			n.rebootLocked(nil)
+			n.rebootLocked()
 		}
 
 		return
@@ -182,7 +182,7 @@ func (n *Node) applyNowLocked(data []byte, cfg config.Provider, inMaintenance bo
 	if tlsConfig, err := n.apiTLSLocked(); err == nil {
 		n.tls.Store(tlsConfig)
 	} else {
-		n.f.logf("node %s: keeping the API certificate: %v", n.ip, err)
+		n.logf("keeping the API certificate: %v", err)
 	}
 }
 
@@ -199,7 +199,7 @@ func (n *Node) revertAfterLocked(previous []byte, previousCfg config.Provider, t
 		}
 
 		n.tryRevert = nil
-		n.f.logf("node %s: reverting the config applied in try mode", n.ip)
+		n.logf("reverting the config applied in try mode")
 		n.applyNowLocked(previous, previousCfg, false)
 	})
 }

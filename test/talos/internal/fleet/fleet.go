@@ -32,13 +32,28 @@ type Options struct {
 
 // NodeSpec describes one fake node.
 type NodeSpec struct {
-	IP   string
+	// IP is the address the node listens on.
+	IP string
+	// Name is how the fleet knows the node: `nodes` metadata targets,
+	// metadata.hostname, etcd members, the status endpoint. Default: IP.
+	Name string
 	Role string // controlplane or worker
 	Mode talosmode.Mode
-	// Preconfigured, when set, is the machine config the node starts with.
+	// Preconfigured, when set, is the machine config the node starts with
+	// (installed on its disk: a Reset wipes it).
 	Preconfigured []byte
 	// Bootstrapped marks the preconfigured node's cluster as bootstrapped.
 	Bootstrapped bool
+	// UserData, when set, is the machine config the platform hands the node
+	// (EC2 user-data): applied at every boot that finds no config on disk,
+	// including the first one and those after a Reset.
+	UserData []byte
+	// Hostname is the platform's hostname for the node (EC2 metadata
+	// "hostname"; only the part before the first dot is used, as Talos does).
+	// A hostname in the machine config wins; default talos-<name with dashes>.
+	Hostname string
+	// BootDelay keeps a node added with AddNode off the network that long.
+	BootDelay time.Duration
 }
 
 // Fleet is a set of fake nodes served from one process.
@@ -48,9 +63,10 @@ type Fleet struct {
 	cancel context.CancelFunc
 
 	// mu guards every node's state and the cluster state.
-	mu    sync.Mutex
+	mu sync.Mutex
+	// nodes holds the nodes by name; order in the order they were added.
 	nodes map[string]*Node
-	order []string
+	order []*Node
 	// bootstrapped holds the IDs (cluster.id) of bootstrapped clusters.
 	bootstrapped map[string]bool
 }
@@ -76,21 +92,18 @@ func New(opts Options, specs []NodeSpec) (*Fleet, error) {
 	}
 
 	for _, spec := range specs {
-		if _, dup := f.nodes[spec.IP]; dup {
-			cancel()
-
-			return nil, fmt.Errorf("node %s given twice", spec.IP)
+		n, err := newNode(f, spec, createdByFlag)
+		if err == nil {
+			err = f.checkUniqueLocked(n)
 		}
 
-		n, err := newNode(f, spec)
 		if err != nil {
 			cancel()
 
 			return nil, fmt.Errorf("node %s: %w", spec.IP, err)
 		}
 
-		f.nodes[spec.IP] = n
-		f.order = append(f.order, spec.IP)
+		f.addLocked(n)
 
 		if spec.Bootstrapped && n.cfg != nil {
 			f.bootstrapped[n.cfg.Cluster().ID()] = true
@@ -105,10 +118,9 @@ func (f *Fleet) Start() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
-	for _, ip := range f.order {
-		n := f.nodes[ip]
+	for _, n := range f.order {
 		if err := n.serveLocked(); err != nil {
-			return fmt.Errorf("node %s: %w", ip, err)
+			return fmt.Errorf("node %s: %w", n.name, err)
 		}
 	}
 
@@ -133,6 +145,41 @@ func (f *Fleet) Close() {
 	}
 }
 
+// checkUniqueLocked refuses a node whose name or address another node has.
+func (f *Fleet) checkUniqueLocked(n *Node) error {
+	if _, dup := f.nodes[n.name]; dup {
+		return conflict(fmt.Errorf("a node named %s exists", n.name))
+	}
+
+	for _, other := range f.order {
+		if other.ip == n.ip {
+			return conflict(fmt.Errorf("node %s already listens on %s", other.name, n.ip))
+		}
+	}
+
+	return nil
+}
+
+func (f *Fleet) addLocked(n *Node) {
+	f.nodes[n.name] = n
+	f.order = append(f.order, n)
+}
+
+// findLocked finds a node by name, else by the address it listens on.
+func (f *Fleet) findLocked(key string) *Node {
+	if n := f.nodes[key]; n != nil {
+		return n
+	}
+
+	for _, n := range f.order {
+		if n.ip == key {
+			return n
+		}
+	}
+
+	return nil
+}
+
 func (f *Fleet) logf(format string, args ...any) {
 	f.opts.Logger.Printf(format, args...)
 }
@@ -141,14 +188,14 @@ func loadConfig(data []byte) (config.Provider, error) {
 	return configloader.NewFromBytes(data)
 }
 
-// clusterMembersLocked lists the control planes holding a config of the cluster,
-// in flag order: once the cluster is bootstrapped, these are its etcd members.
+// clusterMembersLocked lists the control planes holding a config of the cluster
+// that have not left etcd, in the order they were added: once the cluster is
+// bootstrapped, these are its etcd members.
 func (f *Fleet) clusterMembersLocked(clusterID string) []*Node {
 	var members []*Node
 
-	for _, ip := range f.order {
-		n := f.nodes[ip]
-		if n.cfg != nil && n.isControlPlaneLocked() && n.cfg.Cluster().ID() == clusterID {
+	for _, n := range f.order {
+		if n.cfg != nil && n.isControlPlaneLocked() && !n.leftEtcd && n.cfg.Cluster().ID() == clusterID {
 			members = append(members, n)
 		}
 	}
@@ -168,8 +215,7 @@ func (f *Fleet) forgetClusterLocked(clusterID string) {
 // configs: workers carry only the CA certificate and get their API certificate
 // from trustd on a control plane.
 func (f *Fleet) caKeyLocked(caCrt []byte) []byte {
-	for _, ip := range f.order {
-		n := f.nodes[ip]
+	for _, n := range f.order {
 		if n.cfg == nil || n.state != stateConfigured || !n.isControlPlaneLocked() {
 			continue
 		}

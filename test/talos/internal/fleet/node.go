@@ -30,17 +30,32 @@ const (
 	stateConfigured  nodeState = "configured"
 	stateRebooting   nodeState = "rebooting"
 	stateOff         nodeState = "off"
+	// stateBooting is a node added with a boot delay that has not come up yet.
+	stateBooting nodeState = "booting"
+)
+
+// How a node came to be, as the status endpoint reports it.
+const (
+	createdByFlag = "flag"
+	createdByAPI  = "api"
 )
 
 // certRetryInterval is how often a worker without an API certificate asks "trustd" again.
 const certRetryInterval = 200 * time.Millisecond
 
-// Node is one fake Talos node. Every field below spec is guarded by Fleet.mu.
+// Node is one fake Talos node. Every field below userData is guarded by Fleet.mu.
 type Node struct {
-	f    *Fleet
-	ip   string
-	role string
-	mode talosmode.Mode
+	f *Fleet
+	// ip is the address the node listens on, name how the fleet knows it.
+	ip        string
+	name      string
+	role      string
+	mode      talosmode.Mode
+	createdBy string
+	// platformHostname is the platform's hostname (EC2 metadata), without domain.
+	platformHostname string
+	// userData is the config the platform hands the node at boot (nil: none).
+	userData []byte
 
 	state     nodeState
 	cfg       config.Provider
@@ -49,7 +64,12 @@ type Node struct {
 	installed bool
 	// rebootPending is machined's applyConfigRebooted: set by an apply in REBOOT mode.
 	rebootPending bool
-	server        *nodeServer
+	// leftEtcd: a graceful Reset made the node leave etcd; it joins again at
+	// its next boot if it still holds a control plane config.
+	leftEtcd bool
+	// removed: the node was deleted (its instance terminated); it never serves again.
+	removed bool
+	server  *nodeServer
 	// boot changes whenever the node goes down, so timers of an earlier boot do nothing.
 	boot      int
 	tryRevert *time.Timer
@@ -64,40 +84,105 @@ type Node struct {
 	tls atomic.Pointer[tls.Config]
 }
 
-func newNode(f *Fleet, spec NodeSpec) (*Node, error) {
-	if spec.Role != "controlplane" && spec.Role != "worker" {
-		return nil, fmt.Errorf("role %q: want controlplane or worker", spec.Role)
+// newNode checks a spec and prepares the node, with its config loaded (and,
+// for user-data, validated as the platform config source does). The node is
+// not shared yet: no lock is needed.
+func newNode(f *Fleet, spec NodeSpec, createdBy string) (*Node, error) {
+	if spec.Name == "" {
+		spec.Name = spec.IP
 	}
+
+	switch {
+	case spec.Role != "controlplane" && spec.Role != "worker":
+		return nil, invalid(fmt.Errorf("role %q: want controlplane or worker", spec.Role))
+	case net.ParseIP(spec.IP) == nil:
+		return nil, invalid(fmt.Errorf("%q is not an IP address", spec.IP))
+	case strings.ContainsAny(spec.Name, " \t\n/"):
+		return nil, invalid(fmt.Errorf("name %q: no spaces or slashes", spec.Name))
+	case checkTarget(spec.Name) != nil:
+		return nil, invalid(fmt.Errorf("name %q: apid cannot route to it (a port, or empty)", spec.Name))
+	case spec.Preconfigured != nil && spec.UserData != nil:
+		return nil, invalid(errors.New("a preconfigured node gets no user-data"))
+	case spec.BootDelay < 0:
+		return nil, invalid(errors.New("the boot delay cannot be negative"))
+	}
+
+	if _, err := talosmode.Parse(spec.Mode.String()); err != nil {
+		return nil, invalid(err)
+	}
+
+	hostname, _, _ := strings.Cut(spec.Hostname, ".")
 
 	n := &Node{
-		f:         f,
-		ip:        spec.IP,
-		role:      spec.Role,
-		mode:      spec.Mode,
-		state:     stateMaintenance,
-		installed: spec.Mode == talosmode.Container,
-		calls:     map[string]int{},
-		failures:  map[string]int{},
-	}
-
-	if net.ParseIP(spec.IP) == nil {
-		return nil, fmt.Errorf("%q is not an IP address", spec.IP)
+		f:                f,
+		ip:               spec.IP,
+		name:             spec.Name,
+		role:             spec.Role,
+		mode:             spec.Mode,
+		createdBy:        createdBy,
+		platformHostname: hostname,
+		userData:         spec.UserData,
+		state:            stateMaintenance,
+		installed:        spec.Mode == talosmode.Container,
+		calls:            map[string]int{},
+		failures:         map[string]int{},
 	}
 
 	if spec.Preconfigured != nil {
 		cfg, err := loadConfig(spec.Preconfigured)
 		if err != nil {
-			return nil, fmt.Errorf("preconfigured: %w", err)
+			return nil, invalid(fmt.Errorf("preconfigured: %w", err))
 		}
 
 		if got := roleOf(cfg); got != spec.Role {
-			return nil, fmt.Errorf("preconfigured config is for a %s, the node is a %s", got, spec.Role)
+			return nil, invalid(fmt.Errorf("preconfigured config is for a %s, the node is a %s", got, spec.Role))
 		}
 
 		n.setConfigLocked(spec.Preconfigured, cfg)
 	}
 
+	if spec.UserData != nil {
+		var err error
+		if n.userData, err = gunzipUserData(spec.UserData); err != nil {
+			return nil, invalid(err)
+		}
+
+		cfg, err := n.loadUserData()
+		if err != nil {
+			return nil, invalid(err)
+		}
+
+		if got := roleOf(cfg); got != spec.Role {
+			return nil, invalid(fmt.Errorf("the user-data is a %s config, the node is a %s", got, spec.Role))
+		}
+
+		n.setConfigLocked(n.userData, cfg)
+	}
+
 	return n, nil
+}
+
+// loadUserData is the acquire controller's platform source
+// (internal/app/machined/pkg/controllers/config/acquire.go loadFromPlatform):
+// gunzip if gzipped, load, validate in the node's runtime mode, with its texts.
+func (n *Node) loadUserData() (config.Provider, error) {
+	platform := platformName(n.mode)
+
+	cfg, err := loadConfig(n.userData)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load config via platform %s: %w", platform, err)
+	}
+
+	warnings, err := cfg.Validate(n.mode)
+	if err != nil {
+		return nil, fmt.Errorf("failed to validate config acquired via platform %s: %w", platform, err)
+	}
+
+	for _, warning := range warnings {
+		n.logf("config validation warning (platform %s): %s", platform, warning)
+	}
+
+	return cfg, nil
 }
 
 func roleOf(cfg config.Provider) string {
@@ -120,8 +205,9 @@ func (n *Node) clusterIDLocked() string {
 	return n.cfg.Cluster().ID()
 }
 
-// hostnameLocked is the configured hostname, or one derived from the IP
-// (real Talos derives a "stable" one from the machine's identity).
+// hostnameLocked is the configured hostname, else the platform's, else one
+// derived from the name (real Talos derives a "stable" one from the machine's
+// identity). Config beats platform beats default, as Talos's hostname layers do.
 func (n *Node) hostnameLocked() string {
 	if n.cfg != nil {
 		if h := n.cfg.NetworkHostnameConfig(); h != nil && h.Hostname() != "" {
@@ -129,7 +215,32 @@ func (n *Node) hostnameLocked() string {
 		}
 	}
 
-	return "talos-" + strings.NewReplacer(".", "-", ":", "-").Replace(n.ip)
+	if n.platformHostname != "" {
+		return n.platformHostname
+	}
+
+	return "talos-" + strings.NewReplacer(".", "-", ":", "-").Replace(n.name)
+}
+
+// address is the node's address as its peers see it (etcd URLs): its name
+// when that is an IP address (an EC2 instance's private IP), else where it listens.
+func (n *Node) address() string {
+	if net.ParseIP(n.name) != nil {
+		return n.name
+	}
+
+	return n.ip
+}
+
+// certIPs are the addresses in the node's certificates: where it listens, its
+// name if that is an IP, and loopback.
+func (n *Node) certIPs() []net.IP {
+	ips := []net.IP{net.ParseIP(n.ip)}
+	if ip := net.ParseIP(n.name); ip != nil && n.name != n.ip {
+		ips = append(ips, ip)
+	}
+
+	return append(ips, net.ParseIP("127.0.0.1"), net.ParseIP("::1"))
 }
 
 func (n *Node) configHashLocked() string {
@@ -169,6 +280,10 @@ func (n *Node) wipeLocked() {
 // serveLocked starts the API for the node's current config: the maintenance
 // service without one, mutual TLS with the OS CA with one.
 func (n *Node) serveLocked() error {
+	if n.removed {
+		return nil
+	}
+
 	maintenance := n.cfg == nil || !n.cfg.CompleteForBoot()
 
 	var (
@@ -178,7 +293,7 @@ func (n *Node) serveLocked() error {
 
 	if maintenance {
 		n.state = stateMaintenance
-		tlsConfig, err = maintenanceTLS(n.ip)
+		tlsConfig, err = maintenanceTLS(n.certIPs())
 	} else {
 		n.state = stateConfigured
 		tlsConfig, err = n.apiTLSLocked()
@@ -202,7 +317,7 @@ func (n *Node) serveLocked() error {
 	}
 
 	n.server = srv
-	n.f.logf("node %s: serving in %s mode", n.ip, n.state)
+	n.logf("serving in %s mode on %s", n.state, n.ip)
 
 	return nil
 }
@@ -210,7 +325,7 @@ func (n *Node) serveLocked() error {
 // waitForCertsLocked retries serving until a control plane of the cluster can
 // sign the worker's API certificate, as trustd would.
 func (n *Node) waitForCertsLocked() {
-	n.f.logf("node %s: configured, waiting for a control plane to issue the API certificate", n.ip)
+	n.logf("configured, waiting for a control plane to issue the API certificate")
 
 	boot := n.boot
 
@@ -223,7 +338,7 @@ func (n *Node) waitForCertsLocked() {
 		}
 
 		if err := n.serveLocked(); err != nil {
-			n.f.logf("node %s: %v", n.ip, err)
+			n.logf("%v", err)
 		}
 	})
 }
@@ -244,17 +359,25 @@ func (n *Node) shutdownLocked(next nodeState) {
 	go srv.stop()
 }
 
-// rebootLocked takes the node down for the reboot delay, runs then (if any) and
-// brings the node back with whatever config it then holds.
-func (n *Node) rebootLocked(then func()) {
+// rebootLocked takes the node down for the reboot delay and brings it back
+// with whatever config it then holds.
+func (n *Node) rebootLocked() {
 	n.shutdownLocked(stateRebooting)
-	n.f.logf("node %s: rebooting", n.ip)
+	n.logf("rebooting")
+	n.bootAfterLocked(n.f.opts.RebootDelay)
+}
 
+// bootAfterLocked boots the node once delay has passed, unless it went down
+// again (or was removed, or the fleet closed) in the meantime.
+func (n *Node) bootAfterLocked(delay time.Duration) {
 	boot := n.boot
 
 	go func() {
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+
 		select {
-		case <-time.After(n.f.opts.RebootDelay):
+		case <-timer.C:
 		case <-n.f.ctx.Done():
 			return
 		}
@@ -262,22 +385,21 @@ func (n *Node) rebootLocked(then func()) {
 		n.f.mu.Lock()
 		defer n.f.mu.Unlock()
 
-		if n.boot != boot {
+		if n.boot != boot || n.f.ctx.Err() != nil {
 			return
 		}
 
 		n.rebootPending = false
-
-		if then != nil {
-			then()
-		}
-
 		n.bootLocked()
 	}()
 }
 
-// bootLocked activates a staged config, then serves.
+// bootLocked activates a staged config, or the platform's user-data when the
+// disk holds no config (acquire.go: disk first, then platform), then serves.
+// etcd starts afresh: a node that left it joins again.
 func (n *Node) bootLocked() {
+	n.leftEtcd = false
+
 	if n.staged != nil {
 		if cfg, err := loadConfig(n.staged); err == nil {
 			n.setConfigLocked(n.staged, cfg)
@@ -286,8 +408,14 @@ func (n *Node) bootLocked() {
 		n.staged = nil
 	}
 
+	if n.cfg == nil && n.userData != nil {
+		if cfg, err := n.loadUserData(); err == nil {
+			n.setConfigLocked(n.userData, cfg)
+		}
+	}
+
 	if err := n.serveLocked(); err != nil {
-		n.f.logf("node %s: cannot come back: %v", n.ip, err)
+		n.logf("cannot come back: %v", err)
 		n.state = stateOff
 	}
 }
@@ -359,5 +487,10 @@ func (n *Node) takeFailure(fullMethod string) error {
 
 	n.failures[name]--
 
-	return status.Errorf(codes.Unavailable, "injected failure of %s on %s", name, n.ip)
+	return status.Errorf(codes.Unavailable, "injected failure of %s on %s", name, n.name)
+}
+
+// logf logs about the node, by name.
+func (n *Node) logf(format string, args ...any) {
+	n.f.logf("node %s: %s", n.name, fmt.Sprintf(format, args...))
 }

@@ -77,7 +77,8 @@ func checkTarget(target string) error {
 }
 
 // reach is apid dialling target:50000 with the node's client certificate.
-// Targets are served in-process; the errors are those of a real dial.
+// Targets are the fleet's node names, served in-process; the errors are those
+// of a real dial.
 func (n *Node) reach(target string) (*Node, error) {
 	n.f.mu.Lock()
 	defer n.f.mu.Unlock()

@@ -113,7 +113,7 @@ func (s *service) Bootstrap(context.Context, *machine.BootstrapRequest) (*machin
 
 	s.n.f.bootstrapped[clusterID] = true
 	s.n.bootstrapCount++
-	s.n.f.logf("node %s: bootstrapped cluster %s", s.n.ip, clusterID)
+	s.n.logf("bootstrapped cluster %s", clusterID)
 
 	return &machine.BootstrapResponse{Messages: []*machine.Bootstrap{{}}}, nil
 }
@@ -144,19 +144,19 @@ func (s *service) EtcdMemberList(_ context.Context, in *machine.EtcdMemberListRe
 		hostname := member.hostnameLocked()
 		reply.LegacyMembers = append(reply.LegacyMembers, hostname)
 		reply.Members = append(reply.Members, &machine.EtcdMember{
-			Id:         memberID(member.ip),
+			Id:         memberID(member.name),
 			Hostname:   hostname,
-			PeerUrls:   []string{"https://" + net.JoinHostPort(member.ip, "2380")},
-			ClientUrls: []string{"https://" + net.JoinHostPort(member.ip, "2379")},
+			PeerUrls:   []string{"https://" + net.JoinHostPort(member.address(), "2380")},
+			ClientUrls: []string{"https://" + net.JoinHostPort(member.address(), "2379")},
 		})
 	}
 
 	return &machine.EtcdMemberListResponse{Messages: []*machine.EtcdMembers{reply}}, nil
 }
 
-func memberID(ip string) uint64 {
+func memberID(name string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(ip)) //nolint:errcheck
+	h.Write([]byte(name)) //nolint:errcheck
 
 	return h.Sum64()
 }
@@ -171,26 +171,34 @@ func (s *service) Reboot(context.Context, *machine.RebootRequest) (*machine.Rebo
 		return nil, status.Errorf(codes.FailedPrecondition, "method is not supported in %s mode", s.n.mode)
 	}
 
-	s.n.rebootLocked(nil)
+	s.n.rebootLocked()
 
 	return &machine.RebootResponse{Messages: []*machine.Reboot{{ActorId: actorID()}}}, nil
 }
 
 // Reset wipes the system disk (unless only user disks are asked for), then
-// reboots into maintenance mode, or powers off when reboot is false.
+// reboots (into maintenance mode, or with the platform's user-data), or powers
+// off when reboot is false. A graceful reset of a control plane first leaves
+// etcd (the sequencer's LeaveEtcd phase), so its member is gone even when the
+// disk keeps its config (USER_DISKS); it joins again at its next boot.
 func (s *service) Reset(_ context.Context, in *machine.ResetRequest) (*machine.ResetResponse, error) {
 	s.n.f.mu.Lock()
 	defer s.n.f.mu.Unlock()
+
+	if in.GetGraceful() && s.n.isControlPlaneLocked() && s.n.f.bootstrapped[s.n.clusterIDLocked()] && !s.n.leftEtcd {
+		s.n.leftEtcd = true
+		s.n.logf("left etcd")
+	}
 
 	if in.GetMode() != machine.ResetRequest_USER_DISKS {
 		s.n.wipeLocked()
 	}
 
 	if in.GetReboot() {
-		s.n.rebootLocked(nil)
+		s.n.rebootLocked()
 	} else {
 		s.n.shutdownLocked(stateOff)
-		s.n.f.logf("node %s: reset, powered off", s.n.ip)
+		s.n.logf("reset, powered off")
 	}
 
 	return &machine.ResetResponse{Messages: []*machine.Reset{{ActorId: actorID()}}}, nil

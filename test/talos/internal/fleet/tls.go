@@ -18,14 +18,14 @@ var errNoCAKey = errors.New("no OS CA key to sign the API certificate")
 // maintenanceTLS is the maintenance service's: a throwaway CA, a server
 // certificate for the node's addresses, no client certificate asked for
 // (internal/app/machined/pkg/controllers/secrets/maintenance_*.go, api.go).
-func maintenanceTLS(ip string) (*tls.Config, error) {
+func maintenanceTLS(ips []net.IP) (*tls.Config, error) {
 	ca, err := x509.NewSelfSignedCertificateAuthority()
 	if err != nil {
 		return nil, err
 	}
 
 	pair, err := x509.NewKeyPair(ca,
-		x509.IPAddresses([]net.IP{net.ParseIP(ip), net.ParseIP("127.0.0.1"), net.ParseIP("::1")}),
+		x509.IPAddresses(ips),
 		x509.CommonName(constants.MaintenanceServiceCommonName),
 		x509.NotAfter(time.Now().Add(x509.DefaultCertificateValidityDuration)),
 		x509.KeyUsage(stdx509.KeyUsageDigitalSignature),
@@ -67,7 +67,7 @@ func (n *Node) apiTLSLocked() (*tls.Config, error) {
 		return nil, fmt.Errorf("machine.ca: %w", err)
 	}
 
-	ips := []net.IP{net.ParseIP(n.ip), net.ParseIP("127.0.0.1"), net.ParseIP("::1")}
+	ips := n.certIPs()
 
 	var dnsNames []string
 

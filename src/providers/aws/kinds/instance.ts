@@ -1,0 +1,143 @@
+import {
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  paginateDescribeInstances,
+  waitUntilInstanceRunning,
+  waitUntilInstanceTerminated,
+} from '@aws-sdk/client-ec2';
+import { randomUUID } from 'node:crypto';
+import { type Val, known } from '../../../core/engine/model.ts';
+import type { Role } from '../../../talos/machine-config.ts';
+import { collect, deleting } from '../calls.ts';
+import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
+import type { Tags } from '../naming.ts';
+import type { AwsKind } from '../provider.ts';
+import { componentOf, tagChange, toRecord } from '../tags.ts';
+
+export const TAG_ROLE = 'hybridctl.dev/role';
+export const TAG_INDEX = 'hybridctl.dev/index';
+
+export interface InstanceSpec {
+  role: Role;
+  index: number;
+  zone: string;
+  subnetId: Val;
+  securityGroupIds: Val[];
+  instanceProfileArn: Val;
+  amiId: string;
+  instanceType: string;
+  diskGiB: number;
+  kmsKeyArn: Val;
+  /** The machine config, as user-data; made at launch from the site's secrets and the endpoint. */
+  userData: () => Promise<string>;
+  tags: Tags;
+}
+
+export interface InstanceState {
+  instanceId: string;
+  privateIp: string;
+  status: string;
+  role: string;
+  amiId: string;
+  instanceType: string;
+  tags: Tags;
+}
+
+const LIVE = ['pending', 'running', 'stopping', 'stopped'];
+
+/**
+ * A Talos node on EC2: private subnet, no public address, IMDSv2 only, an encrypted gp3 root
+ * volume with the cluster key, the node instance profile, its machine config as user-data.
+ * Matched by its tags, so a re-run never launches a second one; its config changes go through
+ * the Talos API (the talos-node kind), never by replacing the instance.
+ */
+export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
+  kind: 'ec2-instance',
+
+  async observe({ provider }) {
+    const pages = await collect(
+      paginateDescribeInstances({ client: provider.clients.ec2 }, { Filters: [...clusterFilter(provider), { Name: 'instance-state-name', Values: LIVE }] }),
+    );
+    return pages
+      .flatMap((p) => p.Reservations ?? [])
+      .flatMap((r) => r.Instances ?? [])
+      .map((i) => {
+        const tags = toRecord(i.Tags);
+        const state: InstanceState = {
+          instanceId: i.InstanceId ?? '',
+          privateIp: i.PrivateIpAddress ?? '',
+          status: i.State?.Name ?? '',
+          role: tags[TAG_ROLE] ?? '',
+          amiId: i.ImageId ?? '',
+          instanceType: i.InstanceType ?? '',
+          tags,
+        };
+        return { id: componentOf(tags) ?? state.instanceId, ref: state.instanceId, state };
+      });
+  },
+
+  diff(state, spec) {
+    // Image and type changes apply to new nodes only: existing ones are upgraded through Talos, not replaced.
+    return { changes: tagChange(state.tags, spec.tags) };
+  },
+
+  describe(spec) {
+    return { role: spec.role, zone: spec.zone, instanceType: spec.instanceType, ami: spec.amiId, rootVolume: `${spec.diskGiB} GiB gp3, encrypted with the cluster key`, metadata: 'IMDSv2 only' };
+  },
+
+  async create(spec, ctx) {
+    const ec2 = ctx.provider.clients.ec2;
+    ctx.report('launching');
+    const userData = await spec.userData();
+    const result = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: spec.amiId,
+        InstanceType: spec.instanceType as never,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: known(spec.subnetId),
+        SecurityGroupIds: spec.securityGroupIds.map(known),
+        IamInstanceProfile: { Arn: known(spec.instanceProfileArn) },
+        UserData: Buffer.from(userData).toString('base64'),
+        MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: { VolumeSize: spec.diskGiB, VolumeType: 'gp3', Encrypted: true, KmsKeyId: known(spec.kmsKeyArn), DeleteOnTermination: true } },
+        ],
+        TagSpecifications: [...tagSpecs('instance', spec.tags), ...tagSpecs('volume', spec.tags)],
+        ClientToken: randomUUID(),
+      }),
+    );
+    const instance = result.Instances?.[0];
+    const instanceId = instance?.InstanceId ?? '';
+    ctx.report(`waiting for ${instanceId} to run`);
+    const ran = await waitUntilInstanceRunning({ client: ec2, maxWaitTime: 600, minDelay: 5, abortSignal: ctx.signal }, { InstanceIds: [instanceId] });
+    const running = (ran.reason as { Reservations?: { Instances?: { PrivateIpAddress?: string }[] }[] } | undefined)?.Reservations?.[0]?.Instances?.[0];
+    const state: InstanceState = {
+      instanceId,
+      privateIp: running?.PrivateIpAddress ?? instance?.PrivateIpAddress ?? '',
+      status: 'running',
+      role: spec.role,
+      amiId: spec.amiId,
+      instanceType: spec.instanceType,
+      tags: spec.tags,
+    };
+    return { id: ctx.id, ref: instanceId, state };
+  },
+
+  update: tagsOnlyUpdate((state) => state.instanceId),
+
+  async destroy(found, ctx) {
+    const ec2 = ctx.provider.clients.ec2;
+    ctx.report('terminating');
+    await deleting(() => ec2.send(new TerminateInstancesCommand({ InstanceIds: [found.state.instanceId] })));
+    await waitUntilInstanceTerminated({ client: ec2, maxWaitTime: 600, minDelay: 5, abortSignal: ctx.signal }, { InstanceIds: [found.state.instanceId] });
+  },
+
+  outputs(found) {
+    return { instanceId: found.state.instanceId, privateIp: found.state.privateIp };
+  },
+};
+
+export function nodeTags(role: Role, index: number): Tags {
+  return { [TAG_ROLE]: role, [TAG_INDEX]: String(index) };
+}
