@@ -27,7 +27,7 @@ import { type Clients, NOTHING, byComponent, clients, counts, inventory } from '
 import { type Moto, startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
-const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 2, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1 };
+const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 2, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
 
 // ecrLogin runs in this process with the standard credential chain: give it moto's fake keys.
 process.env.AWS_ACCESS_KEY_ID = 'testing';

@@ -1,5 +1,6 @@
 import {
   DescribeAddressesCommand,
+  DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
   DescribeRouteTablesCommand,
@@ -13,6 +14,7 @@ import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand } from '@aws-s
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 
 /** SDK clients pointed at the emulator, for reading back what the CLI left there. */
 export function clients(endpoint: string, region = 'eu-central-1') {
@@ -23,6 +25,7 @@ export function clients(endpoint: string, region = 'eu-central-1') {
     kms: new KMSClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),
     ecr: new ECRClient(config),
+    elb: new ElasticLoadBalancingV2Client(config),
   };
 }
 
@@ -33,7 +36,7 @@ const tagged = (cluster: string): Filter[] => [{ Name: 'tag:hybridctl.dev/cluste
 /** Everything in the emulator that carries the cluster's tag (or, for untaggable things, its name). */
 export async function inventory(c: Clients, cluster: string) {
   const filters = tagged(cluster);
-  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories] = await Promise.all([
+  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories, instances, loadBalancers, targetGroups] = await Promise.all([
     c.ec2.send(new DescribeVpcsCommand({ Filters: filters })).then((r) => r.Vpcs ?? []),
     c.ec2.send(new DescribeSubnetsCommand({ Filters: filters })).then((r) => r.Subnets ?? []),
     c.ec2.send(new DescribeInternetGatewaysCommand({ Filters: filters })).then((r) => r.InternetGateways ?? []),
@@ -47,13 +50,18 @@ export async function inventory(c: Clients, cluster: string) {
     c.s3.send(new ListBucketsCommand({})).then((r) => (r.Buckets ?? []).filter((b) => new RegExp(`^hctl-${cluster}-[a-z]+-\\d{12}-`).test(b.Name ?? ''))),
     liveTaggedKeys(c.kms, cluster),
     c.ecr.send(new DescribeRepositoriesCommand({})).then((r) => (r.repositories ?? []).filter((x) => x.repositoryName?.startsWith(`hybridctl/${cluster}/`))),
+    c.ec2
+      .send(new DescribeInstancesCommand({ Filters: [...filters, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }))
+      .then((r) => (r.Reservations ?? []).flatMap((x) => x.Instances ?? [])),
+    c.elb.send(new DescribeLoadBalancersCommand({})).then((r) => (r.LoadBalancers ?? []).filter((lb) => lb.LoadBalancerName?.startsWith(`${cluster}-`))),
+    c.elb.send(new DescribeTargetGroupsCommand({})).then((r) => (r.TargetGroups ?? []).filter((g) => g.TargetGroupName?.startsWith(`${cluster}-`))),
   ]);
-  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories };
+  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories, instances, loadBalancers, targetGroups };
 }
 
 export type Inventory = Awaited<ReturnType<typeof inventory>>;
 
-export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, aliases: 0, buckets: 0, kmsKeys: 0, repositories: 0 };
+export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, aliases: 0, buckets: 0, kmsKeys: 0, repositories: 0, instances: 0, loadBalancers: 0, targetGroups: 0 };
 
 export function counts(inv: Inventory): Record<keyof Inventory, number> {
   return Object.fromEntries(Object.entries(inv).map(([k, v]) => [k, v.length])) as Record<keyof Inventory, number>;

@@ -86,7 +86,7 @@ export async function startMoto(options: { env?: Record<string, string>; tls?: b
       if (child.pid) process.kill(child.pid, 'SIGTERM');
       await Promise.race([child, sleep(5000)]);
       if (!exited && child.pid) process.kill(child.pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      if (!process.env.KEEP_TEST_LOGS) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -39,6 +39,8 @@ export interface NodeStatus {
 }
 
 export interface TalosFleet {
+  /** The status server, for POST/DELETE /nodes. */
+  statusUrl: string;
   status(): Promise<NodeStatus[]>;
   node(ip: string): Promise<NodeStatus>;
   /** The next `count` calls of `method` on `ip` fail with UNAVAILABLE. */
@@ -79,6 +81,7 @@ export async function startTalosServer(nodes: FakeNode[], options: { rebootDelay
   const base = `http://127.0.0.1:${port}`;
   const status = async () => ((await (await fetch(`${base}/status`)).json()) as { nodes: NodeStatus[] }).nodes;
   return {
+    statusUrl: base,
     status,
     async node(ip) {
       const found = (await status()).find((n) => n.ip === ip);

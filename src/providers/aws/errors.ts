@@ -2,13 +2,14 @@ import { ActionError } from '../../core/errors.ts';
 
 /** An AWS call that failed, named by IAM action, with a hint about what to do. */
 export class AwsCallError extends ActionError {
-  override name = 'AwsCallError';
   readonly action: string;
   readonly code: string;
   constructor(action: string, code: string, message: string, hint: string | undefined, cause: unknown) {
     super(`${action} failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, hint, { cause });
     this.action = action;
     this.code = code;
+    // SDK waiters recognise errors by name (LoadBalancerNotFoundException, say): keep the SDK's.
+    this.name = (cause as Error | undefined)?.name ?? 'AwsCallError';
   }
 }
 

@@ -33,8 +33,8 @@ export function awsSite(config: HybridConfig, provider: AwsProvider, state: Stat
     clusterName: `${config.metadata.name}-aws`,
     state,
     ...(config.talos.secretsFiles.aws ? { importSecretsFrom: config.talos.secretsFiles.aws } : {}),
-    // Instances take longer to appear than on-prem hosts: they are launched, then boot.
-    timeouts: { reachMs: Math.max(t.reachSeconds, 600) * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 },
+    // A new instance boots Talos from its image: give it as long as an on-prem install.
+    timeouts: { reachMs: t.installSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 },
 
     /** Running instances by their private addresses, reached through the load balancer's Talos listener. */
     async view(ctx): Promise<SiteView> {

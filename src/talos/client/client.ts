@@ -1,15 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
-import { type Client, type ClientReadableStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type Client, type ClientReadableStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { parsePrivateKey, spkiFingerprint } from '../pki.ts';
 import { extractFile } from './tar.ts';
-import { TalosError, isUnavailable, talosError } from './errors.ts';
+import { TalosError, TalosUnreachableError, isUnavailable, talosError } from './errors.ts';
 import {
   type ApplyConfigurationMessage,
   type ApplyMode,
   type DataMessage,
   type EtcdMembersMessage,
   type Messages,
+  type NodeMetadata,
   type ServiceListMessage,
   type VersionMessage,
   machineServiceClient,
@@ -113,7 +114,7 @@ export class TalosClient {
         .kubeconfig?.call(client, {}, this.metadata(node ? [node] : undefined), { deadline: this.deadline() });
       if (!call) return reject(new Error('Kubeconfig is not in the proto'));
       call.on('data', (message: DataMessage) => {
-        if (message.metadata?.error) reject(new TalosError(message.metadata.hostname || target, message.metadata.error));
+        if (message.metadata?.error) reject(nodeError(message.metadata, target));
         else chunks.push(Buffer.from(message.bytes));
       });
       call.on('error', (error) => reject(talosError(target, error, this.mode)));
@@ -151,7 +152,7 @@ export class TalosClient {
     return metadata;
   }
 
-  private async unary<T extends { metadata?: { hostname: string; error: string } }>(method: string, request: unknown, requested?: string[]): Promise<T[]> {
+  private async unary<T extends { metadata?: NodeMetadata }>(method: string, request: unknown, requested?: string[]): Promise<T[]> {
     const nodes = requested ?? this.defaultNodes;
     const target = nodes?.length === 1 ? (nodes[0] ?? this.endpoint) : this.endpoint;
     const client = await this.client().catch((error: unknown) => {
@@ -165,9 +166,18 @@ export class TalosClient {
       );
     });
     const failed = response.messages.find((m) => m.metadata?.error);
-    if (failed?.metadata) throw new TalosError(failed.metadata.hostname || target, failed.metadata.error);
+    if (failed?.metadata) throw nodeError(failed.metadata, target);
     return response.messages;
   }
+}
+
+/** A failure apid reports for one node; "could not reach it" (Unavailable) is the same as the node being unreachable. */
+function nodeError(metadata: NodeMetadata, fallback: string): TalosError {
+  const node = metadata.hostname || fallback;
+  if (metadata.status?.code === status.UNAVAILABLE) {
+    return new TalosUnreachableError(node, `not reachable through the endpoint: ${metadata.error}`, 'is the node running and booted?', status.UNAVAILABLE);
+  }
+  return new TalosError(node, metadata.error, undefined, metadata.status?.code);
 }
 
 async function channelCredentials(creds: TalosCredentials, target: string, timeoutMs: number) {

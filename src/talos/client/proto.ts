@@ -26,6 +26,8 @@ export function machineServiceClient(): ServiceClientConstructor {
 export interface NodeMetadata {
   hostname: string;
   error: string;
+  /** The gRPC status of a per-node failure (apid fills it when it could not reach the node). */
+  status?: { code: number; message: string } | null;
 }
 
 export interface VersionMessage {
