@@ -14,7 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { execa } from 'execa';
 import { awsEnv, writeConfig } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
-import { type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
+import { HARNESS_KEY, type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 import { CLI } from '../support/paths.ts';
 import { CA_CERT, ensureTestCa } from '../support/tls.ts';
 import globalSetup from '../support/global-setup.ts';
@@ -92,6 +92,63 @@ async function talosReport(): Promise<string[]> {
   ];
 }
 
+/** Most changes of a kind in flight at once, from the plain progress lines. */
+function maxInFlight(output: string, kind: string): number {
+  let now = 0;
+  let max = 0;
+  for (const line of output.split('\n')) {
+    if (line.includes(`… create ${kind} `)) max = Math.max(max, ++now);
+    if (line.includes(`created ${kind} `) || line.includes(`✖ create ${kind} `)) now--;
+  }
+  return max;
+}
+
+/** `up --site aws` with nodes: moto with Talos images, the fake fleet behind the CONNECT proxy. */
+async function awsSiteReport(): Promise<string[]> {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startTalosServer } = await import('../support/talos.ts');
+  const { startNodeProxy } = await import('../support/node-proxy.ts');
+  const { clients } = await import('../support/inventory.ts');
+  const { exampleWith } = await import('../support/config.ts');
+  const amis = join(mkdtempSync(join(tmpdir(), 'hybridctl-bench-amis-')), 'amis.json');
+  const image = (id: string, arch: string) => ({ ami_id: id, name: `talos-v1.13.9-eu-central-1-${arch}`, owner_id: '540036508848', state: 'available', public: true, image_location: 'talos', root_device_type: 'ebs', root_device_name: '/dev/xvda', image_type: 'machine', architecture: arch === 'amd64' ? 'x86_64' : 'arm64', virtualization_type: 'hvm', hypervisor: 'xen', sriov: 'simple', description: 'Talos' });
+  writeFileSync(amis, JSON.stringify([image('ami-000000000000000a', 'amd64'), image('ami-010000000000000a', 'arm64')]));
+  const moto = await startMoto({ env: { MOTO_AMIS_PATH: amis } });
+  const fleet = await startTalosServer([]);
+  const proxy = await startNodeProxy({ aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY), fleetStatusUrl: fleet.statusUrl, subnet: '127.0.90' });
+  try {
+    const config = writeConfig(exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }']));
+    const env = { ...awsEnv(moto.endpoint), NODE_EXTRA_CA_CERTS: CA_CERT, grpc_proxy: proxy.url };
+    const state = mkdtempSync(join(tmpdir(), 'hybridctl-bench-state-'));
+    await moto.record();
+    const started = performance.now();
+    const first = await execa(process.execPath, [CLI, 'up', '--site', 'aws', '--state-dir', state, '-c', config], { env, extendEnv: false, reject: false });
+    const firstMs = performance.now() - started;
+    const firstCalls = await moto.calls();
+    if (first.exitCode !== 0) throw new Error(`up --site aws failed: ${first.stdout}${first.stderr}`);
+    const noop = await timed(['up', '--site', 'aws', '--state-dir', state, '-c', config], env, moto);
+    const output = String(first.stdout);
+    return [
+      '',
+      'AWS site with nodes (3 control planes, 2 workers; fake Talos nodes booting from user-data behind a CONNECT proxy):',
+      '',
+      '| scenario | wall time | API calls | mutating calls |',
+      '| --- | ---: | ---: | ---: |',
+      `| up --site aws (empty) | ${Math.round(firstMs)} ms | ${firstCalls.length} | ${firstCalls.filter((c) => c.mutating).length} |`,
+      `| up --site aws (no-op) | ${Math.round(noop.ms)} ms | ${noop.calls.length} | ${noop.calls.filter((c) => c.mutating).length} |`,
+      '',
+      `Launched at once: ${maxInFlight(output, 'ec2-instance')} of 5 instances; configured (waiting for Talos) at once: ${maxInFlight(output, 'talos-node')} of 5 nodes.`,
+      `Mutating calls of the first run: ${byOperation(firstCalls.filter((c) => c.mutating))}`,
+    ];
+  } finally {
+    await proxy.stop();
+    await fleet.stop();
+    await moto.stop();
+  }
+}
+
 async function main(): Promise<void> {
   await globalSetup();
   await ensureTestCa();
@@ -128,6 +185,7 @@ async function main(): Promise<void> {
       lines.push(`- **${name}** — mutating: ${byOperation(calls.filter((c) => c.mutating)) || 'none'}`, `  - reads: ${byOperation(calls.filter((c) => !c.mutating))}`);
     }
     lines.push(...(await talosReport()));
+    lines.push(...(await awsSiteReport()));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();

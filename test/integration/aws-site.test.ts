@@ -9,7 +9,7 @@ import { startFaultProxy } from '../support/aws-fault-proxy.ts';
 import { awsEnv, runCli, startCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
 import { type Clients, NOTHING, byComponent, clients, componentOf, counts, inventory } from '../support/inventory.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { HARNESS_KEY, type Moto, startMoto } from '../support/moto.ts';
 import { type NodeProxy, startNodeProxy } from '../support/node-proxy.ts';
 import { type TalosFleet, startTalosServer, talosCheck } from '../support/talos.ts';
 
@@ -70,7 +70,7 @@ beforeEach(async () => {
   await moto.reset();
   fleet = await startTalosServer([]);
   fleetUrl = fleet.statusUrl;
-  proxy = await startNodeProxy({ aws, fleetStatusUrl: fleetUrl, subnet: '127.0.70' });
+  proxy = await startNodeProxy({ aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY), fleetStatusUrl: fleetUrl, subnet: '127.0.70' });
   stateDir = mkdtempSync(join(tmpdir(), 'hybridctl-state-'));
 });
 

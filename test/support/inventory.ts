@@ -11,14 +11,19 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { CA_CERT } from './tls.ts';
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 
-/** SDK clients pointed at the emulator, for reading back what the CLI left there. */
-export function clients(endpoint: string, region = 'eu-central-1') {
-  const config = { endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+/** SDK clients pointed at the emulator, for reading back what the CLI left there; they trust the test CA themselves. */
+export function clients(endpoint: string, region = 'eu-central-1', accessKeyId = 'testing') {
+  const requestHandler = new NodeHttpHandler({ httpsAgent: new Agent({ ca: readFileSync(CA_CERT), keepAlive: true }) });
+  const config = { endpoint, region, credentials: { accessKeyId, secretAccessKey: 'testing' }, requestHandler };
   return {
     ec2: new EC2Client(config),
     iam: new IAMClient(config),

@@ -6,12 +6,14 @@ import {
   waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Val, known } from '../../../core/engine/model.ts';
 import type { Role } from '../../../talos/machine-config.ts';
 import { collect, deleting } from '../calls.ts';
 import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
-import type { AwsKind } from '../provider.ts';
+import { errorCode } from '../errors.ts';
+import type { AwsAct, AwsKind } from '../provider.ts';
 import { componentOf, tagChange, toRecord } from '../tags.ts';
 
 export const TAG_ROLE = 'hybridctl.dev/role';
@@ -89,7 +91,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
     const ec2 = ctx.provider.clients.ec2;
     ctx.report('launching');
     const userData = await spec.userData();
-    const result = await ec2.send(
+    const result = await whileProfilePropagates(ctx, () => ec2.send(
       new RunInstancesCommand({
         ImageId: spec.amiId,
         InstanceType: spec.instanceType as never,
@@ -106,7 +108,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
         TagSpecifications: [...tagSpecs('instance', spec.tags), ...tagSpecs('volume', spec.tags)],
         ClientToken: randomUUID(),
       }),
-    );
+    ));
     const instance = result.Instances?.[0];
     const instanceId = instance?.InstanceId ?? '';
     ctx.report(`waiting for ${instanceId} to run`);
@@ -137,6 +139,21 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
     return { instanceId: found.state.instanceId, privateIp: found.state.privateIp };
   },
 };
+
+/** A new instance profile takes a few seconds to reach EC2 ("Invalid IAM Instance Profile"): wait for it. */
+async function whileProfilePropagates<T>(ctx: AwsAct, launch: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      return await launch();
+    } catch (error) {
+      const propagating = errorCode(error) === 'InvalidParameterValue' && /instance profile/i.test((error as Error).message);
+      if (!propagating || Date.now() > deadline) throw error;
+      ctx.report('waiting for the new instance profile to reach EC2');
+      await sleep(5_000, undefined, { signal: ctx.signal });
+    }
+  }
+}
 
 export function nodeTags(role: Role, index: number): Tags {
   return { [TAG_ROLE]: role, [TAG_INDEX]: String(index) };
