@@ -185,6 +185,21 @@ describe('up --site aws', () => {
     expect((await up(siteConfig(2, 0))).stdout).toContain('nothing to do');
   });
 
+  it('applies a changed machine config through the Talos API, without replacing the instance', async () => {
+    expect((await up(siteConfig(1, 1))).code).toBe(0);
+    const before = (await inventory(aws, 'demo')).instances.map((i) => i.InstanceId).sort();
+    const patch = join(mkdtempSync(join(tmpdir(), 'hybridctl-patch-')), 'workers.yaml');
+    writeFileSync(patch, 'machine:\n  kubelet:\n    extraArgs:\n      max-pods: "150"\n');
+    const patched = siteConfig(1, 1, [['  timeouts:', `  patches:\n    - { file: ${patch}, site: aws, role: worker }\n  timeouts:`]]);
+    const plan = JSON.parse((await runCli(['plan', '--site', 'aws', '--state-dir', stateDir, '-o', 'json', '-c', patched], env())).stdout);
+    expect(plan.sites[0].changes.map((c: { action: string; id: string }) => `${c.action} ${c.id}`)).toEqual(['update talos-worker-1']);
+    const result = await up(patched);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect((await inventory(aws, 'demo')).instances.map((i) => i.InstanceId).sort()).toEqual(before);
+    const applied = (await fleet.status()).filter((n) => n.applyCount > 0);
+    expect(applied.map((n) => n.role)).toEqual(['worker']);
+  });
+
   it('converges after being killed during the launch and during bootstrap, with one bootstrap', async () => {
     const config = siteConfig(3, 1);
     for (const line of [/… create ec2-instance controlplane-2/, /bootstrapping etcd/]) {
