@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { ROOT } from './paths.ts';
+import { buildKubeTestbed } from './kube.ts';
 import { buildTalosTools } from './talos.ts';
 import { CA_CERT, ensureTestCa } from './tls.ts';
 
@@ -14,7 +15,7 @@ async function ensureBuilt(): Promise<void> {
 }
 
 export default async function setup(): Promise<void> {
-  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools()]);
+  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed()]);
   // Test workers start after this and inherit it: their SDK clients and fetch trust the test CA.
   process.env.NODE_EXTRA_CA_CERTS = CA_CERT;
 }

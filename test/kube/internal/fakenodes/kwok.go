@@ -1,0 +1,99 @@
+package fakenodes
+
+import (
+	"context"
+	"os"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	configv1alpha1 "sigs.k8s.io/kwok/pkg/apis/config/v1alpha1"
+	"sigs.k8s.io/kwok/pkg/client/clientset/versioned"
+	"sigs.k8s.io/kwok/pkg/kwok/controllers"
+	"sigs.k8s.io/kwok/pkg/log"
+	"sigs.k8s.io/kwok/pkg/utils/client"
+)
+
+// leaseSeconds matches kwokctl: nodes keep a 40 s lease, renewed about every 10 s,
+// which keeps the node lifecycle controller from marking them NotReady.
+const leaseSeconds = 40
+
+// KwokOptions configures the fake kubelets.
+type KwokOptions struct {
+	Kubeconfig string
+	PodCIDR    string
+	// NodeIP is the address of nodes whose name does not carry one.
+	NodeIP string
+}
+
+// StartKwok starts kwok's controller for every node annotated by Create; it runs until ctx is done.
+func StartKwok(ctx context.Context, o KwokOptions) error {
+	ctx = log.NewContext(ctx, log.NewLogger(os.Stderr, log.LevelWarn))
+	stages, err := defaultStages()
+	if err != nil {
+		return err
+	}
+	id, err := controllers.Identity()
+	if err != nil {
+		return err
+	}
+	clients, err := client.NewClientset("", o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	restConfig, err := clients.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	dynamicClient, err := clients.ToDynamicClient()
+	if err != nil {
+		return err
+	}
+	restMapper, err := clients.ToRESTMapper()
+	if err != nil {
+		return err
+	}
+	restClient, err := rest.RESTClientFor(restConfig)
+	if err != nil {
+		return err
+	}
+	typedClient, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return err
+	}
+	kwokClient, err := versioned.NewForConfig(restConfig)
+	if err != nil {
+		return err
+	}
+
+	defaults := &configv1alpha1.KwokConfiguration{}
+	configv1alpha1.SetObjectDefaults_KwokConfiguration(defaults)
+	opts := defaults.Options
+
+	ctr, err := controllers.NewController(controllers.Config{
+		Clock:                             clock.RealClock{},
+		DynamicClient:                     dynamicClient,
+		RESTClient:                        restClient,
+		RESTMapper:                        restMapper,
+		ImpersonatingDynamicClient:        clients.ToImpersonatingDynamicClient(),
+		ImpersonatingTypedClient:          clients.ToImpersonatingTypedClient(),
+		TypedClient:                       typedClient,
+		TypedKwokClient:                   kwokClient,
+		ManageNodesWithAnnotationSelector: manageSelector,
+		CIDR:                              o.PodCIDR,
+		NodeIP:                            o.NodeIP,
+		LocalStages:                       stages,
+		PodPlayStageParallelism:           opts.PodPlayStageParallelism,
+		NodePlayStageParallelism:          opts.NodePlayStageParallelism,
+		NodeLeaseParallelism:              opts.NodeLeaseParallelism,
+		NodeLeaseDurationSeconds:          leaseSeconds,
+		PodsOnNodeSyncParallelism:         opts.PodsOnNodeSyncParallelism,
+		EnablePodsOnNodeSyncListPager:     *opts.EnablePodsOnNodeSyncListPager,
+		EnablePodsOnNodeSyncStreamWatch:   *opts.EnablePodsOnNodeSyncStreamWatch,
+		ID:                                id,
+	})
+	if err != nil {
+		return err
+	}
+	return ctr.Start(ctx)
+}
