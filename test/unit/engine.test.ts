@@ -123,6 +123,17 @@ describe('planUp', () => {
     expect(netDelete?.after).toEqual(expect.arrayContaining(['net', 'sub-a', 'rt', 'delete:subnet:extra']));
   });
 
+  it('never deletes a condition, in up or in down', async () => {
+    const w = world();
+    const rollout = { ...fakeKind('rollout'), condition: true };
+    w.things.set('r1', { kind: 'rollout', id: 'rollout/old', ref: 'r1', value: 'done' });
+    const withRollout = [...stack(), { id: 'rollout/new', kind: rollout, dependsOn: ['rt'], spec: () => ({ value: 'done' }) }];
+    const up = await planUp(withRollout, new Observation(w));
+    expect(up.changes.map((c) => `${c.action} ${c.id}`)).toEqual(['create net', 'create sub-a', 'create rt', 'create rollout/new']);
+    const down = await planDown([{ id: 'rollout/old', kind: rollout, dependsOn: [], spec: () => ({ value: 'done' }) }], new Observation(w));
+    expect(down.changes).toEqual([]);
+  });
+
   it('rejects cycles and unknown dependencies', async () => {
     const cyclic: Node<World>[] = [
       { id: 'a', kind: network, dependsOn: ['b'], spec: () => ({ value: '' }) },

@@ -53,6 +53,8 @@ export interface ResourceKind<Spec, State, Ctx> {
   outputs(found: Found<State>): Outputs;
   /** The fields of a spec worth showing in a plan for a create. */
   describe?(spec: Spec): Record<string, unknown>;
+  /** A condition waited for (a rollout), not a thing: nothing to delete when it is no longer wanted. */
+  readonly condition?: boolean;
 }
 
 /** The engine handles kinds of every spec and state type alike. */

@@ -87,6 +87,7 @@ export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Obse
     for (const extra of duplicates) changes.push(deletion(node.kind, extra, 'duplicate of an existing resource with the same tags'));
   }
   for (const [kind, byId] of found) {
+    if (kind.condition) continue;
     for (const [id, list] of byId) {
       if (!wanted.has(`${kind.kind}/${id}`)) for (const extra of list) changes.push(deletion(kind, extra, 'no longer in the config'));
     }
@@ -100,7 +101,9 @@ export async function planDown<Ctx>(nodes: readonly Node<Ctx>[], observation: Ob
   topoSort(nodes);
   const found = await observeAll(nodes, observation);
   const changes: PlannedChange<Ctx>[] = [];
-  for (const [kind, byId] of found) for (const list of byId.values()) for (const f of list) changes.push(deletion(kind, f));
+  for (const [kind, byId] of found) {
+    if (!kind.condition) for (const list of byId.values()) for (const f of list) changes.push(deletion(kind, f));
+  }
   orderDeletes(changes, nodes, new Map());
   return { changes };
 }
