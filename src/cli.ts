@@ -12,6 +12,7 @@ Examples:
   $ hybridctl plan                      what would up change? (works without AWS credentials)
   $ hybridctl up                        build or converge everything; safe to re-run
   $ hybridctl up --site aws --dry-run   the same as plan, for the AWS site only
+  $ hybridctl image push && hybridctl up  push the sample service's image, then deploy it to both sites
   $ hybridctl down --yes                delete everything the cluster owns
 
 Environment:
@@ -77,6 +78,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'only plan (the same as `hybridctl plan`)')
     .addOption(siteOption())
     .addOption(layerOption())
+    .option('--force-conflicts', 'Kubernetes: take over fields (and same-named objects) that another manager, such as kubectl, owns')
     .action(action(() => import('./commands/up.ts')));
 
   program

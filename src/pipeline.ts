@@ -1,15 +1,20 @@
 import type { HybridConfig, SiteName } from './core/config/schema.ts';
 import { type EngineEvent, type Outcome, execute } from './core/engine/execute.ts';
 import type { Node } from './core/engine/model.ts';
-import { Observation, type Plan, planDown, planUp } from './core/engine/plan.ts';
+import { Observation, type Plan, type PlannedChange, isChange, planDown, planUp } from './core/engine/plan.ts';
 import { baseStack } from './providers/aws/base-stack.ts';
 import { nodeStack } from './providers/aws/node-stack.ts';
-import { connectAws } from './providers/aws/session.ts';
+import { type AwsSession, connectAws } from './providers/aws/session.ts';
 import { resolveNodeImages } from './providers/aws/talos-image.ts';
 import { awsSite } from './providers/aws/talos-site.ts';
 import { onpremSite } from './providers/metal/site.ts';
 import { onpremStack } from './providers/metal/stack.ts';
+import { ActionError, UsageError, messageOf } from './core/errors.ts';
 import { StateDir } from './core/state.ts';
+import type { KubeSite } from './kube/object-kind.ts';
+import { resolveServiceImage } from './service/image-ref.ts';
+import { serviceStack } from './service/stack.ts';
+import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
 
 export interface PipelineOptions {
   sites: readonly SiteName[];
@@ -23,8 +28,10 @@ export interface PipelineOptions {
   allowOffline: boolean;
   /** `base`: only the AWS base layer (network, security, identity, keys, storage), no nodes. */
   layer?: 'base';
-  /** `down` needs no Talos images. */
+  /** `down` needs no Talos images, and leaves the service to go with its cluster. */
   forDown?: boolean;
+  /** Take fields of Kubernetes objects over from other field managers. */
+  forceConflicts?: boolean;
 }
 
 /** The resources of one site, with the provider that manages them. */
@@ -42,20 +49,27 @@ export interface SiteStack {
 
 export interface SitePlan extends SiteStack {
   plan: Plan<unknown>;
+  /** Why the site could not be observed (its API unreachable, say): it gets no changes, the other site goes on. */
+  error?: unknown;
 }
 
 /** What each site consists of, in the order `up` builds them (`down` goes the other way). */
 export async function loadStacks(config: HybridConfig, options: PipelineOptions): Promise<SiteStack[]> {
+  const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
+  const kube = { forceConflicts: options.forceConflicts ?? false };
+  const deploysService = config.service.enabled && !options.forDown && options.layer !== 'base';
+  const needsAws = options.sites.includes('aws') || (deploysService && config.service.image.registry === 'ecr');
+  const session = needsAws ? await connectForSites(config, options) : undefined;
+  const service = deploysService ? await resolveServiceImage(config, session && { provider: session.provider, offline: session.offline }) : undefined;
+  const withService = (stack: SiteStack, site: KubeSite): SiteStack => {
+    if (!service) return stack;
+    if ('missing' in service) return { ...stack, notes: [...stack.notes, `the service is not deployed: ${service.missing}`] };
+    return { ...stack, nodes: [...stack.nodes, ...(serviceStack(config, stack.site, service.image, [KUBECONFIG_ID]) as Node<unknown>[])] };
+  };
+
   const stacks: SiteStack[] = [];
-  if (options.sites.includes('aws')) {
-    const session = await connectAws(config, {
-      allowOffline: options.allowOffline,
-      ...(options.profile ? { profile: options.profile } : {}),
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    });
-    const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
-    const site = awsSite(config, session.provider, state);
+  if (options.sites.includes('aws') && session) {
+    const site = awsSite(config, session.provider, state, kube);
     const notes = session.offline
       ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')}; Talos images looked up at apply time)`]
       : [];
@@ -71,21 +85,42 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
       nodes: [...base, ...nodeStack(config, site, session.zones, images)] as Node<unknown>[],
       offline: session.offline,
     };
-    stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : stack);
+    stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withService(stack, site));
   }
   if (options.sites.includes('onprem')) {
-    const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
-    const site = onpremSite(config, state);
-    stacks.push({
+    const site = onpremSite(config, state, kube);
+    const stack: SiteStack = {
       site: 'onprem',
       title: `on-prem site: cluster ${site.clusterName}, ${config.onprem.nodes.length} Talos hosts in ${config.onprem.cidr} (state in ${state.root})`,
       notes: [],
       provider: site,
       nodes: onpremStack(config, site) as Node<unknown>[],
       offline: false,
-    });
+    };
+    stacks.push(withService(stack, site));
   }
   return stacks;
+}
+
+/**
+ * The AWS session: required when the AWS site is in the run; for an on-prem run that only needs
+ * ECR (the service image), missing credentials or an unreachable AWS leave the service undeployed.
+ */
+async function connectForSites(config: HybridConfig, options: PipelineOptions): Promise<AwsSession | undefined> {
+  const connect = (allowOffline: boolean) =>
+    connectAws(config, {
+      allowOffline,
+      ...(options.profile ? { profile: options.profile } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
+  if (options.sites.includes('aws')) return connect(options.allowOffline);
+  try {
+    const session = await connect(true);
+    return session.offline && !options.allowOffline ? undefined : session;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A stack cut down to some nodes and everything they depend on (`image push` needs only the repository). */
@@ -101,14 +136,29 @@ export function withOnly(stack: SiteStack, ids: readonly string[]): SiteStack {
   return { ...stack, nodes: stack.nodes.filter((n) => keep.has(n.id)), keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
 }
 
+/**
+ * Observes each site and plans it. A site that cannot be observed is reported with its plan, so
+ * the other still converges; when no site can be, that is the run's error.
+ */
 export async function planStacks(stacks: readonly SiteStack[], mode: 'up' | 'down'): Promise<SitePlan[]> {
-  return Promise.all(
+  const plans: SitePlan[] = await Promise.all(
     stacks.map(async (stack) => {
       const observation = new Observation(stack.provider, { empty: stack.offline });
-      const plan = mode === 'up' ? await planUp(stack.nodes, observation, stack.keep ? { keep: stack.keep } : {}) : await planDown([...stack.nodes], observation);
-      return { ...stack, plan };
+      try {
+        const plan = mode === 'up' ? await planUp(stack.nodes, observation, stack.keep ? { keep: stack.keep } : {}) : await planDown([...stack.nodes], observation);
+        return { ...stack, plan };
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        return { ...stack, plan: { changes: [] }, error };
+      }
     }),
   );
+  const failed = plans.filter((p) => p.error !== undefined);
+  if (failed.length > 0 && failed.length === plans.length) {
+    if (failed.length === 1) throw failed[0]?.error;
+    throw new ActionError(failed.map((p) => `${p.site} site: ${messageOf(p.error)}`).join('\n'));
+  }
+  return plans;
 }
 
 export interface ApplyOptions {
@@ -116,7 +166,14 @@ export interface ApplyOptions {
   onEvent: (event: EngineEvent) => void;
 }
 
+/** The changes of every site, keyed `<site>:<key>` as applyPlans reports them (both sites have a kubeconfig, say). */
+export function siteChanges(plans: readonly SitePlan[]): (PlannedChange<unknown> & { site: SiteName })[] {
+  return plans.flatMap((p) => p.plan.changes.filter(isChange).map((c) => ({ ...c, key: `${p.site}:${c.key}`, site: p.site })));
+}
+
 /** Applies each site's plan; sites are independent, so one failing does not stop the other. */
 export async function applyPlans(plans: readonly SitePlan[], options: ApplyOptions): Promise<Outcome[]> {
-  return Promise.all(plans.map((p) => execute(p.plan, p.provider, { signal: options.signal, onEvent: options.onEvent })));
+  return Promise.all(
+    plans.map((p) => execute(p.plan, p.provider, { signal: options.signal, onEvent: (event) => options.onEvent({ ...event, key: `${p.site}:${event.key}` }) })),
+  );
 }

@@ -15,6 +15,7 @@ export function applyReport(plans: readonly SitePlan[], outcomes: readonly Outco
   const counts: Record<Action, number> = { create: 0, update: 0, replace: 0, delete: 0, noop: 0 };
   const failed: ApplyReport['failed'] = [];
   let skipped = 0;
+  for (const p of plans) if (p.error !== undefined) failed.push({ site: p.site, kind: 'site', id: p.site, error: messageOf(p.error) });
   outcomes.forEach((outcome, i) => {
     for (const action of outcome.done.values()) counts[action]++;
     skipped += outcome.skipped.length;

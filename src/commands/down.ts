@@ -3,7 +3,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { UsageError } from '../core/errors.ts';
 import { renderPlanText } from '../output/plan-view.ts';
 import { startProgress } from '../output/progress.ts';
-import { applyPlans, loadStacks, planStacks } from '../pipeline.ts';
+import { applyPlans, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
 import { applyReport, renderApplyReport } from './apply-report.ts';
 import { type GlobalOptions, interruptible, pipelineOptions, terminal } from './options.ts';
 
@@ -19,6 +19,11 @@ export async function run(options: DownOptions): Promise<number> {
   const stacks = await loadStacks(config, { ...pipelineOptions(options, false), forDown: true });
   const plans = await planStacks(stacks, 'down');
   const deletes = plans.flatMap((p) => p.plan.changes);
+  if (plans.some((p) => p.error !== undefined) && deletes.length === 0) {
+    if (text) term.out.write(renderPlanText(plans, term.paint));
+    else term.out.write(`${JSON.stringify({ cluster: config.metadata.name, ...applyReport(plans, [], 0), remaining: [] }, null, 2)}\n`);
+    return 1;
+  }
   if (deletes.length === 0) {
     if (text) term.out.write(`nothing to delete: no resources of cluster ${config.metadata.name} were found\n`);
     else term.out.write(`${JSON.stringify({ cluster: config.metadata.name, deleted: 0, remaining: [] }, null, 2)}\n`);
@@ -31,7 +36,7 @@ export async function run(options: DownOptions): Promise<number> {
   }
 
   const interrupt = interruptible(term.err);
-  const progress = startProgress(term.progress, deletes, term.out, term.paint);
+  const progress = startProgress(term.progress, siteChanges(plans), term.out, term.paint);
   const started = performance.now();
   const outcomes = await applyPlans(plans, { signal: interrupt.signal, onEvent: (e) => progress.onEvent(e) });
   await progress.finish();

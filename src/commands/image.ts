@@ -3,10 +3,10 @@ import { loadConfig } from '../core/config/load.ts';
 import type { HybridConfig } from '../core/config/schema.ts';
 import { ActionError, UsageError } from '../core/errors.ts';
 import { StateDir } from '../core/state.ts';
-import { hybridctlVersion } from '../core/version.ts';
 import { buildImage, type BuiltImage } from '../image/build.ts';
 import { pushImage, type RegistryTarget } from '../image/push.ts';
 import { applyPlans, loadStacks, planStacks, withOnly } from '../pipeline.ts';
+import { serviceImageTag } from '../service/image-ref.ts';
 import { ECR_REPOSITORY_ID } from '../providers/aws/base-stack.ts';
 import { ecrLogin } from '../providers/aws/ecr-auth.ts';
 import { ecrPrefix } from '../providers/aws/kinds/ecr-repository.ts';
@@ -21,7 +21,7 @@ export interface ImageOptions extends GlobalOptions {
 
 /** The readable tag: --tag, else service.image.tag, else v<hybridctl version>. */
 export function readableTag(config: HybridConfig, options: ImageOptions): string {
-  return options.tag ?? config.service.image.tag ?? `v${hybridctlVersion()}`;
+  return options.tag ?? serviceImageTag(config);
 }
 
 async function build(config: HybridConfig, options: ImageOptions): Promise<BuiltImage> {

@@ -14,6 +14,7 @@ export interface GlobalOptions {
   color: boolean;
   site?: SiteName;
   layer?: 'base';
+  forceConflicts?: boolean;
 }
 
 export interface Terminal {
@@ -52,6 +53,7 @@ export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     ...(options.layer ? { layer: options.layer } : {}),
+    ...(options.forceConflicts ? { forceConflicts: true } : {}),
   };
 }
 

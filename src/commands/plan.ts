@@ -11,5 +11,5 @@ export async function run(options: GlobalOptions): Promise<number> {
   const plans = await planStacks(stacks, 'up');
   if (options.output === 'json') term.out.write(`${JSON.stringify({ cluster: config.metadata.name, ...planJson(plans) }, null, 2)}\n`);
   else term.out.write(renderPlanText(plans, term.paint));
-  return 0;
+  return plans.some((p) => p.error !== undefined) ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 import { loadConfig } from '../core/config/load.ts';
-import { isChange } from '../core/engine/plan.ts';
+import { messageOf } from '../core/errors.ts';
 import { startProgress } from '../output/progress.ts';
-import { applyPlans, loadStacks, planStacks } from '../pipeline.ts';
+import { applyPlans, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
 import { applyReport, renderApplyReport } from './apply-report.ts';
 import { type GlobalOptions, interruptible, pipelineOptions, terminal } from './options.ts';
 import { run as runPlan } from './plan.ts';
@@ -17,15 +17,22 @@ export async function run(options: UpOptions): Promise<number> {
   const config = await loadConfig(options.config);
   const stacks = await loadStacks(config, pipelineOptions(options, false));
   const plans = await planStacks(stacks, 'up');
-  const changes = plans.flatMap((p) => p.plan.changes.filter(isChange));
+  const changes = siteChanges(plans);
   const text = options.output === 'text';
 
-  if (text) for (const p of plans) term.out.write(`${term.paint('bold', p.title)}\n${p.notes.map((n) => `  note: ${n}\n`).join('')}`);
+  const unobserved = plans.filter((p) => p.error !== undefined);
+  if (text) {
+    for (const p of plans) {
+      term.out.write(`${term.paint('bold', p.title)}\n${p.notes.map((n) => `  note: ${n}\n`).join('')}`);
+      if (p.error !== undefined) term.out.write(term.paint('red', `  ✖ cannot observe this site, so nothing here is changed: ${messageOf(p.error).replace(/\n/g, '\n  ')}\n`));
+    }
+  }
   if (changes.length === 0) {
     const unchanged = plans.reduce((n, p) => n + p.plan.changes.length, 0);
-    if (text) term.out.write(`nothing to do: all ${unchanged} resources match the config\n`);
-    else term.out.write(`${JSON.stringify({ cluster: config.metadata.name, changed: false, unchanged }, null, 2)}\n`);
-    return 0;
+    const failed = unobserved.map((p) => ({ site: p.site, error: messageOf(p.error) }));
+    if (text) term.out.write(`nothing to do${unobserved.length ? ' on the sites that could be observed' : ''}: all ${unchanged} resources match the config\n`);
+    else term.out.write(`${JSON.stringify({ cluster: config.metadata.name, changed: false, unchanged, ...(failed.length ? { failed } : {}) }, null, 2)}\n`);
+    return unobserved.length ? 1 : 0;
   }
 
   const interrupt = interruptible(term.err);

@@ -123,6 +123,11 @@ export class KubeClient {
   }
 }
 
+/** Whether the node's kubelet reports it Ready. */
+export function nodeReady(node: V1Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
 /** A Kubernetes API failure, naming the site. */
 export class KubeError extends ActionError {
   override name = 'KubeError';

@@ -1,4 +1,5 @@
 import { isChange, type Action, type Plan, type PlannedChange } from '../core/engine/plan.ts';
+import { messageOf } from '../core/errors.ts';
 import type { Paint } from './terminal.ts';
 
 export interface SitePlanView {
@@ -6,6 +7,8 @@ export interface SitePlanView {
   title: string;
   notes: string[];
   plan: Plan<unknown>;
+  /** The site could not be observed. */
+  error?: unknown;
 }
 
 const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '±', delete: '-', noop: ' ' };
@@ -19,9 +22,13 @@ export function summarize(changes: readonly PlannedChange<unknown>[]): Record<Ac
 
 export function renderPlanText(sites: readonly SitePlanView[], paint: Paint): string {
   const lines: string[] = [];
-  for (const { title, notes, plan } of sites) {
+  for (const { title, notes, plan, error } of sites) {
     lines.push(paint('bold', title));
     for (const note of notes) lines.push(`  ${paint('yellow', `note: ${note}`)}`);
+    if (error !== undefined) {
+      lines.push(paint('red', `  ✖ cannot plan this site: ${messageOf(error).replace(/\n/g, '\n  ')}`), '');
+      continue;
+    }
     const changes = plan.changes.filter(isChange);
     if (changes.length === 0) lines.push(plan.changes.length > 0 ? '  no changes: everything matches the config' : '  nothing here');
     for (const change of changes) lines.push(...renderChange(change, paint));
@@ -54,9 +61,10 @@ function show(value: unknown): string {
 
 export function planJson(sites: readonly SitePlanView[]) {
   return {
-    sites: sites.map(({ site, notes, plan }) => ({
+    sites: sites.map(({ site, notes, plan, error }) => ({
       site,
       notes,
+      ...(error !== undefined ? { error: messageOf(error) } : {}),
       changes: plan.changes.filter(isChange).map((c) => ({
         action: c.action,
         kind: c.kind,

@@ -15,23 +15,27 @@ export interface Progress {
 
 const PAST: Record<string, string> = { create: 'created', update: 'updated', replace: 'replaced', delete: 'deleted', noop: 'unchanged' };
 
+/** A change of one site; `key` is unique across sites. */
+export type SiteChange = PlannedChange<unknown> & { site: string };
+
 function label(change: PlannedChange<unknown>): string {
   return `${change.kind} ${change.id}`;
 }
 
-export function startProgress(mode: ProgressMode, changes: readonly PlannedChange<unknown>[], out: NodeJS.WriteStream, paint: Paint): Progress {
+export function startProgress(mode: ProgressMode, changes: readonly SiteChange[], out: NodeJS.WriteStream, paint: Paint): Progress {
   if (mode === 'silent') return { onEvent() {}, finish: async () => {} };
   return mode === 'tty' ? listrProgress(changes) : plainProgress(changes, out, paint);
 }
 
 /** One line per start, finish and failure, with durations: for logs and CI. */
-function plainProgress(changes: readonly PlannedChange<unknown>[], out: NodeJS.WriteStream, paint: Paint): Progress {
+function plainProgress(changes: readonly SiteChange[], out: NodeJS.WriteStream, paint: Paint): Progress {
   const byKey = new Map(changes.map((c) => [c.key, c]));
-  const write = (line: string) => out.write(`${line}\n`);
+  const width = Math.max(...changes.map((c) => c.site.length));
   return {
     onEvent(event) {
       const change = byKey.get(event.key);
       if (!change) return;
+      const write = (line: string) => out.write(`${paint('gray', change.site.padEnd(width))} ${line}\n`);
       const what = label(change);
       switch (event.type) {
         case 'start':
@@ -62,7 +66,7 @@ interface Pending {
 }
 
 /** A live task list: one task per change, running ones with a spinner and what they wait for. */
-function listrProgress(changes: readonly PlannedChange<unknown>[]): Progress {
+function listrProgress(changes: readonly SiteChange[]): Progress {
   const pending = new Map<string, Pending>();
   const results = new Map<string, Promise<{ skipped?: string; title?: string }>>();
   for (const change of changes) {
@@ -74,7 +78,7 @@ function listrProgress(changes: readonly PlannedChange<unknown>[]): Progress {
     );
   }
   const tasks: ListrTask[] = changes.map((change) => ({
-    title: `${change.action} ${label(change)}`,
+    title: `${change.site}: ${change.action} ${label(change)}`,
     task: async (_ctx, task) => {
       const entry = pending.get(change.key);
       if (entry) entry.output = (message) => (task.output = message);
@@ -105,7 +109,7 @@ function listrProgress(changes: readonly PlannedChange<unknown>[]): Progress {
           entry.output?.(event.message);
           break;
         case 'done':
-          entry.resolve({ title: `${PAST[event.action]} ${change ? label(change) : event.key}${event.ref ? ` (${event.ref})` : ''}` });
+          entry.resolve({ title: `${change ? `${change.site}: ${PAST[event.action]} ${label(change)}` : event.key}${event.ref ? ` (${event.ref})` : ''}` });
           break;
         case 'failed':
           entry.reject(new Error(messageOf(event.error)));

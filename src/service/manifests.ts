@@ -27,7 +27,8 @@ export function fill(template: string, values: Record<string, string | number>, 
 
 /**
  * The sample service's objects for one site: the active site runs service.replicas and the load
- * generator, the standby runs service.standbyReplicas (warm) and no load.
+ * generator, the standby runs service.standbyReplicas (warm) and a load generator scaled to zero
+ * (failover scales it up). Without service.loadgen there is no load generator anywhere.
  */
 export function serviceManifests(config: HybridConfig, site: SiteName, render: ServiceRender): KubeObject[] {
   const active = config.service.activeSite === site;
@@ -37,10 +38,11 @@ export function serviceManifests(config: HybridConfig, site: SiteName, render: S
     image: render.image,
     replicas: active ? config.service.replicas : config.service.standbyReplicas,
     nodePort: config.service.nodePort,
-    loadgenReplicas: active && config.service.loadgen.enabled ? 1 : 0,
+    loadgenReplicas: active ? 1 : 0,
     loadgenRate: config.service.loadgen.rate,
   };
-  const objects = TEMPLATES.flatMap((name) => {
+  const templates = config.service.loadgen.enabled ? TEMPLATES : TEMPLATES.filter((t) => t !== 'loadgen');
+  const objects = templates.flatMap((name) => {
     const text = fill(readFileSync(new URL(`${name}.yaml`, TEMPLATE_DIR), 'utf8'), values, name);
     return parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject);
   });
@@ -50,24 +52,4 @@ export function serviceManifests(config: HybridConfig, site: SiteName, render: S
     if (pod && render.pullSecret) pod.imagePullSecrets = [{ name: render.pullSecret }];
   }
   return objects;
-}
-
-/**
- * A kubernetes.io/dockerconfigjson Secret with a registry login, for nodes to pull the image
- * (ECR logins last 12 hours; `up` renews it on every run).
- */
-export function registryPullSecret(config: HybridConfig, registryHost: string, username: string, password: string): KubeObject {
-  const auth = Buffer.from(`${username}:${password}`).toString('base64');
-  const dockerconfig = { auths: { [registryHost]: { username, password, auth } } };
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/dockerconfigjson',
-    metadata: {
-      name: PULL_SECRET_NAME,
-      namespace: SERVICE_NAMESPACE,
-      labels: { 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': config.metadata.name, 'hybridctl.dev/component': 'service' },
-    },
-    data: { '.dockerconfigjson': Buffer.from(JSON.stringify(dockerconfig)).toString('base64') },
-  };
 }

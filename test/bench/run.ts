@@ -7,6 +7,8 @@
  *   down         `down --yes`: wall time, calls
  *   plan offline `plan` with no credentials at all
  *   --help       start-up (target: under 300 ms)
+ *   service      the service deployed to both sites' real control planes from empty, then a no-op
+ *                `up`: wall time and Kubernetes API requests per site from the audit logs
  *
  * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
  */
@@ -18,6 +20,8 @@ import { HARNESS_KEY, type Moto, type RecordedCall, startMoto } from '../support
 import { CLI } from '../support/paths.ts';
 import { CA_CERT, ensureTestCa } from '../support/tls.ts';
 import globalSetup from '../support/global-setup.ts';
+import { type HybridBed, startHybridBed } from '../support/hybrid-bed.ts';
+import { type AuditEvent, isWrite } from '../support/kube.ts';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { StateDir } from '../../src/core/state.ts';
 import { onpremSite } from '../../src/providers/metal/site.ts';
@@ -112,14 +116,14 @@ async function awsSiteReport(): Promise<string[]> {
   const { startNodeProxy } = await import('../support/node-proxy.ts');
   const { clients } = await import('../support/inventory.ts');
   const { exampleWith } = await import('../support/config.ts');
-  const amis = join(mkdtempSync(join(tmpdir(), 'hybridctl-bench-amis-')), 'amis.json');
-  const image = (id: string, arch: string) => ({ ami_id: id, name: `talos-v1.13.9-eu-central-1-${arch}`, owner_id: '540036508848', state: 'available', public: true, image_location: 'talos', root_device_type: 'ebs', root_device_name: '/dev/xvda', image_type: 'machine', architecture: arch === 'amd64' ? 'x86_64' : 'arm64', virtualization_type: 'hvm', hypervisor: 'xen', sriov: 'simple', description: 'Talos' });
-  writeFileSync(amis, JSON.stringify([image('ami-000000000000000a', 'amd64'), image('ami-010000000000000a', 'arm64')]));
-  const moto = await startMoto({ env: { MOTO_AMIS_PATH: amis } });
+  const { writeAmis } = await import('../support/amis.ts');
+  const moto = await startMoto({ env: { MOTO_AMIS_PATH: writeAmis() } });
   const fleet = await startTalosServer([]);
   const proxy = await startNodeProxy({ aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY), fleetStatusUrl: fleet.statusUrl, subnet: '127.0.90' });
   try {
-    const config = writeConfig(exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }']));
+    const config = writeConfig(
+      exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }'], ['port: 51820', 'port: 51820\nservice:\n  enabled: false']),
+    );
     const env = { ...awsEnv(moto.endpoint), NODE_EXTRA_CA_CERTS: CA_CERT, grpc_proxy: proxy.url };
     const state = mkdtempSync(join(tmpdir(), 'hybridctl-bench-state-'));
     await moto.record();
@@ -146,6 +150,60 @@ async function awsSiteReport(): Promise<string[]> {
     await proxy.stop();
     await fleet.stop();
     await moto.stop();
+  }
+}
+
+/** What hybridctl asked of each site's API server between two marks, from the audit logs. */
+function requestsSince(bed: HybridBed, marks: Record<'aws' | 'onprem', number>) {
+  return Object.fromEntries(
+    (['aws', 'onprem'] as const).map((site) => {
+      const events = bed.kube[site].adminRequests().slice(marks[site]);
+      return [site, { all: events.length, writes: events.filter(isWrite).length, byVerb: byVerb(events) }];
+    }),
+  ) as Record<'aws' | 'onprem', { all: number; writes: number; byVerb: string }>;
+}
+
+function byVerb(events: AuditEvent[]): string {
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(`${e.verb} ${e.resource}`, (counts.get(`${e.verb} ${e.resource}`) ?? 0) + 1);
+  return [...counts].sort().map(([op, n]) => (n > 1 ? `${op} ×${n}` : op)).join(', ');
+}
+
+const marks = (bed: HybridBed) => ({ aws: bed.kube.aws.adminRequests().length, onprem: bed.kube.onprem.adminRequests().length });
+
+/** The service on both sites: infrastructure first (not measured), then the deploy from empty and a no-op. */
+async function serviceReport(): Promise<string[]> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const bed = await startHybridBed({ onpremNet: '127.0.32', awsApi: '127.0.33.1', awsNodesNet: '127.0.91' });
+  try {
+    const state = mkdtempSync(join(tmpdir(), 'hybridctl-bench-state-'));
+    const up = (config: string) => timed(['up', '--state-dir', state, '-c', config], bed.env);
+    await up(bed.config('  enabled: false\n'));
+    const config = bed.config();
+    let mark = marks(bed);
+    const deploy = await up(config);
+    const deployRequests = requestsSince(bed, mark);
+    mark = marks(bed);
+    const noop = await up(config);
+    const noopRequests = requestsSince(bed, mark);
+    const row = (name: string, sample: Sample, requests: typeof deployRequests) =>
+      `| ${name} | ${Math.round(sample.ms)} ms | ${Math.round(sample.rssKiB / 1024)} MiB | ${requests.aws.all} (${requests.aws.writes} writes) | ${requests.onprem.all} (${requests.onprem.writes} writes) |`;
+    return [
+      '',
+      'The service on both sites (real kube-apiserver, controller manager, scheduler and etcd per site, kwok nodes; 6 objects on each, AWS 2 + 1 replicas, on-prem 1 + 0; the Talos clusters already up):',
+      '',
+      '| scenario | wall time | peak RSS | requests to AWS API | requests to on-prem API |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      row('up: deploy from empty, wait for rollouts', deploy, deployRequests),
+      row('up: no-op', noop, noopRequests),
+      '',
+      `- **no-op, AWS**: ${noopRequests.aws.byVerb}`,
+      `- **no-op, on-prem**: ${noopRequests.onprem.byVerb}`,
+    ];
+  } finally {
+    await bed.stop();
   }
 }
 
@@ -186,6 +244,7 @@ async function main(): Promise<void> {
     }
     lines.push(...(await talosReport()));
     lines.push(...(await awsSiteReport()));
+    lines.push(...(await serviceReport()));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SIDERO, ami, writeAmis } from '../support/amis.ts';
 import { startFaultProxy } from '../support/aws-fault-proxy.ts';
 import { awsEnv, runCli, startCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
@@ -18,7 +19,6 @@ import { type TalosFleet, startTalosServer, talosCheck } from '../support/talos.
  * Talos fleet: every instance is stood in for by a fake node that boots from its user-data,
  * reached through an HTTP CONNECT proxy, as from behind a bastion.
  */
-const SIDERO = '540036508848';
 const AMIS = [
   ...['eu-central-1', 'us-east-1'].flatMap((region) =>
     (['amd64', 'arm64'] as const).map((arch, i) => ami(`ami-${region === 'us-east-1' ? '1' : '0'}${i}0000000000000a`, `talos-v1.13.9-${region}-${arch}`, SIDERO, arch)),
@@ -26,26 +26,6 @@ const AMIS = [
   ami('ami-0decoy0000000001b', 'talos-v1.13.9-eu-central-1-amd64', '111111111111', 'amd64'), // someone else's
   ami('ami-0decoy0000000002c', 'talos-v1.12.0-eu-central-1-amd64', SIDERO, 'amd64'), // another version
 ];
-
-function ami(id: string, name: string, owner: string, arch: 'amd64' | 'arm64') {
-  return {
-    ami_id: id,
-    name,
-    owner_id: owner,
-    description: `Talos (${name})`,
-    state: 'available',
-    public: true,
-    image_location: `${owner}/${name}`,
-    root_device_type: 'ebs',
-    root_device_name: '/dev/xvda',
-    image_type: 'machine',
-    architecture: arch === 'amd64' ? 'x86_64' : 'arm64',
-    virtualization_type: 'hvm',
-    hypervisor: 'xen',
-    sriov: 'simple',
-    creation_date: '2026-08-18T14:14:19.000Z',
-  };
-}
 
 let moto: Moto;
 let aws: Clients;
@@ -56,9 +36,7 @@ let fleetUrl: string;
 let stateDir: string;
 
 beforeAll(async () => {
-  const amis = join(mkdtempSync(join(tmpdir(), 'hybridctl-amis-')), 'amis.json');
-  writeFileSync(amis, JSON.stringify(AMIS));
-  moto = await startMoto({ env: { MOTO_AMIS_PATH: amis } });
+  moto = await startMoto({ env: { MOTO_AMIS_PATH: writeAmis(AMIS) } });
   aws = clients(moto.endpoint);
 });
 afterAll(async () => {
@@ -80,6 +58,7 @@ function siteConfig(cp = 3, workers = 2, extra: [string | RegExp, string][] = []
       ['controlPlane: { count: 3,', `controlPlane: { count: ${cp},`],
       ['workers: { count: 2,', `workers: { count: ${workers},`],
       ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 60, healthSeconds: 60 }'],
+      ['port: 51820', 'port: 51820\nservice:\n  enabled: false'],
       ...extra,
     ),
   );

@@ -6,7 +6,8 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
 import { defaultKubernetesVersion } from '../../src/core/config/talos-versions.ts';
-import { registryPullSecret, serviceManifests } from '../../src/service/manifests.ts';
+import { serviceManifests } from '../../src/service/manifests.ts';
+import { pullSecretObject } from '../../src/service/pull-secret.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { VENV } from '../support/paths.ts';
 
@@ -27,7 +28,7 @@ async function validate(objects: unknown[]): Promise<{ code: number; output: str
 
 describe(`service manifests against the Kubernetes ${schemaVersion} schemas`, () => {
   it.each(['aws', 'onprem'] as const)('all validate for the %s site', async (site) => {
-    const objects = [...serviceManifests(config, site, { image: 'registry.example.com/readings@sha256:' + 'b'.repeat(64), pullSecret: 'hybridctl-registry' }), registryPullSecret(config, 'registry.example.com', 'u', 'p')];
+    const objects = [...serviceManifests(config, site, { image: 'registry.example.com/readings@sha256:' + 'b'.repeat(64), pullSecret: 'hybridctl-registry' }), pullSecretObject('demo', { host: 'registry.example.com', username: 'u', password: 'p' })];
     const result = await validate(objects);
     expect(result.code, result.output).toBe(0);
     expect(result.output).not.toMatch(/ERROR|WARN/);

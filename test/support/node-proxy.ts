@@ -28,7 +28,16 @@ export interface NodeProxy {
  * registered control plane), goes to a fake Talos node that booted from that instance's
  * user-data, read back from moto; the fleet validates it with Talos's machinery in cloud mode.
  */
-export async function startNodeProxy(options: { aws: Clients; fleetStatusUrl: string; subnet: string; bootDelay?: string }): Promise<NodeProxy> {
+export async function startNodeProxy(options: {
+  aws: Clients;
+  fleetStatusUrl: string;
+  subnet: string;
+  bootDelay?: string;
+  /** Fixed `host:port` → `ip:port` forwards, e.g. the load balancer's Kubernetes listener to a test API server. */
+  routes?: Record<string, string>;
+  /** Listen here (a kubeconfig's proxy-url may have to name it before the proxy starts). */
+  port?: number;
+}): Promise<NodeProxy> {
   const booted = new Map<string, BootedNode>();
   const booting = new Map<string, Promise<BootedNode>>();
   const connects: string[] = [];
@@ -104,24 +113,23 @@ export async function startNodeProxy(options: { aws: Clients; fleetStatusUrl: st
   server.on('connect', (req, client: Socket, head: Buffer) => {
     const [host = '', port = ''] = (req.url ?? '').split(':');
     connects.push(`${host}:${port}`);
+    const fixed = options.routes?.[`${host}:${port}`];
+    if (fixed) {
+      const [ip = '', to = ''] = fixed.split(':');
+      tunnel(client, head, ip, Number(to));
+      return;
+    }
     route(host)
       .then((node) => {
         if (!node || port !== '50000') {
           client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
           return;
         }
-        const upstream = connect(50000, node.listen, () => {
-          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-          if (head.length > 0) upstream.write(head);
-          upstream.pipe(client);
-          client.pipe(upstream);
-        });
-        upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
-        client.on('error', () => upstream.destroy());
+        tunnel(client, head, node.listen, 50000);
       })
       .catch((error: unknown) => client.end(`HTTP/1.1 502 Bad Gateway\r\nX-Reason: ${String((error as Error).message).replace(/[\r\n]/g, ' ')}\r\n\r\n`));
   });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${port}`,
@@ -133,6 +141,17 @@ export async function startNodeProxy(options: { aws: Clients; fleetStatusUrl: st
         server.close(() => resolve());
       }),
   };
+}
+
+function tunnel(client: Socket, head: Buffer, host: string, port: number): void {
+  const upstream = connect(port, host, () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
+  client.on('error', () => upstream.destroy());
 }
 
 function reachable(host: string): Promise<boolean> {

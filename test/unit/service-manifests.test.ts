@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import { fill, registryPullSecret, serviceManifests } from '../../src/service/manifests.ts';
+import { fill, serviceManifests } from '../../src/service/manifests.ts';
+import { pullSecretObject } from '../../src/service/pull-secret.ts';
 import { EXAMPLE, exampleWith } from '../support/config.ts';
 
 const IMAGE = 'registry.example.com/readings@sha256:' + 'a'.repeat(64);
@@ -18,6 +19,11 @@ describe('service manifests', () => {
     expect(onprem['Deployment/loadgen']?.spec.replicas).toBe(0);
     expect(onprem['Deployment/readings']?.spec.template.metadata.labels['hybridctl.dev/site']).toBe('onprem');
     expect(aws['Service/readings']?.spec.ports[0].nodePort).toBe(30080);
+  });
+
+  it('leave the load generator out when service.loadgen is off', () => {
+    const config = parseConfig(exampleWith(['port: 51820', 'port: 51820\nservice:\n  loadgen: { enabled: false }']));
+    for (const site of ['aws', 'onprem'] as const) expect(Object.keys(byKind(serviceManifests(config, site, { image: IMAGE })))).not.toContain('Deployment/loadgen');
   });
 
   it('follow the restricted Pod Security profile and pin the image by digest', () => {
@@ -41,7 +47,7 @@ describe('service manifests', () => {
   });
 
   it('make a pull secret docker understands', () => {
-    const secret = registryPullSecret(parseConfig(EXAMPLE), '123456789012.dkr.ecr.eu-central-1.amazonaws.com', 'AWS', 'token');
+    const secret = pullSecretObject('demo', { host: '123456789012.dkr.ecr.eu-central-1.amazonaws.com', username: 'AWS', password: 'token' }) as Record<string, any>;
     const json = JSON.parse(Buffer.from((secret.data as Record<string, string>)['.dockerconfigjson'] ?? '', 'base64').toString());
     expect(json.auths['123456789012.dkr.ecr.eu-central-1.amazonaws.com'].auth).toBe(Buffer.from('AWS:token').toString('base64'));
     expect(secret.type).toBe('kubernetes.io/dockerconfigjson');

@@ -72,10 +72,14 @@ const imageRef = z.strictObject({
 });
 
 const serviceSection = z.strictObject({
+  /** Deploy the sample service with `up` (false: clusters only). */
+  enabled: z.boolean().default(true),
   activeSite: z.enum(['aws', 'onprem']).default('aws'),
   replicas: z.int().min(1).max(100).default(2),
   standbyReplicas: z.int().min(0).max(100).default(1),
   nodePort: z.int().min(30000).max(32767).default(30080),
+  /** How long `up` waits for a Deployment to roll out before it names the stuck pods. */
+  rolloutSeconds: z.int().min(10).max(3600).default(300),
   image: imageRef.default({ registry: 'ecr', repository: 'readings', platforms: ['linux/amd64', 'linux/arm64'] }),
   loadgen: z
     .strictObject({ enabled: z.boolean().default(true), rate: z.int().min(0).max(100000).default(20) })
@@ -141,10 +145,12 @@ export const configSchema = z.strictObject({
       onprem: { podSubnet: '10.245.0.0/16', serviceSubnet: '10.112.0.0/12' },
     }),
   service: serviceSection.default({
+    enabled: true,
     activeSite: 'aws',
     replicas: 2,
     standbyReplicas: 1,
     nodePort: 30080,
+    rolloutSeconds: 300,
     image: { registry: 'ecr', repository: 'readings', platforms: ['linux/amd64', 'linux/arm64'] },
     loadgen: { enabled: true, rate: 20 },
   }),

@@ -1,15 +1,19 @@
 import type { HybridConfig } from '../../core/config/schema.ts';
 import { defaultKubernetesVersion } from '../../core/config/talos-versions.ts';
 import type { StateDir } from '../../core/state.ts';
+import { type KubeOptions, kubeSite } from '../../kube/access.ts';
+import type { KubeSite } from '../../kube/object-kind.ts';
 import { encodeConfig, machineConfig } from '../../talos/machine-config.ts';
 import { applyPatches, defaultPatchFiles, patchLoader } from '../../talos/patches.ts';
-import type { SiteView, TalosSite } from '../../talos/site.ts';
+import { type SiteView, type TalosSite, kubeconfigFileName } from '../../talos/site.ts';
 import { instanceKind } from './kinds/instance.ts';
 import { loadBalancerKind } from './kinds/load-balancer.ts';
 import type { AwsProvider } from './provider.ts';
 
-/** The AWS site is both: AWS resources and a Talos cluster reached through its load balancer. */
-export interface AwsSite extends AwsProvider, TalosSite {}
+/** The AWS site is all three: AWS resources, a Talos cluster reached through its load balancer, and that cluster's Kubernetes API. */
+export interface AwsSite extends AwsProvider, TalosSite, KubeSite {
+  site: 'aws';
+}
 
 export const LOAD_BALANCER_ID = 'nlb';
 
@@ -22,12 +26,13 @@ export function kubernetesEndpoint(dnsName: string): string {
   return `https://${dnsName}:6443`;
 }
 
-export function awsSite(config: HybridConfig, provider: AwsProvider, state: StateDir): AwsSite {
+export function awsSite(config: HybridConfig, provider: AwsProvider, state: StateDir, kube: KubeOptions = {}): AwsSite {
   const t = config.talos.timeouts;
   const kubernetesVersion = config.talos.kubernetesVersion ?? defaultKubernetesVersion(config.talos.version);
   const patch = patchLoader();
   return {
     ...provider,
+    ...kubeSite('aws', config.metadata.name, state, kubeconfigFileName('aws'), config.service.rolloutSeconds, kube),
     site: 'aws',
     platform: 'cloud',
     clusterName: `${config.metadata.name}-aws`,

@@ -1,16 +1,18 @@
 import type { HybridConfig } from '../../core/config/schema.ts';
 import { defaultKubernetesVersion } from '../../core/config/talos-versions.ts';
 import type { StateDir } from '../../core/state.ts';
+import { type KubeOptions, kubeSite } from '../../kube/access.ts';
+import type { KubeSite } from '../../kube/object-kind.ts';
 import { encodeConfig, machineConfig } from '../../talos/machine-config.ts';
 import { applyPatches, defaultPatchFiles, patchLoader } from '../../talos/patches.ts';
-import type { TalosNode, TalosSite, TalosTimeouts } from '../../talos/site.ts';
+import { type TalosNode, type TalosSite, type TalosTimeouts, kubeconfigFileName } from '../../talos/site.ts';
 
 /** The on-prem site knows its nodes and their addresses up front, from the inventory. */
-export interface OnpremSite extends TalosSite {
+export interface OnpremSite extends TalosSite, KubeSite {
+  site: 'onprem';
   nodes: TalosNode[];
   talosEndpoints: string[];
 }
-
 
 /** The id of an inventory node: its address, which is how the inventory names it. */
 export function onpremNodeId(address: string): string {
@@ -18,7 +20,7 @@ export function onpremNodeId(address: string): string {
 }
 
 /** The on-prem site: physical hosts from `onprem.nodes`, configured over the Talos API. */
-export function onpremSite(config: HybridConfig, state: StateDir): OnpremSite {
+export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOptions = {}): OnpremSite {
   const t = config.talos.timeouts;
   const timeouts: TalosTimeouts = { reachMs: t.reachSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 };
   const endpoint = config.onprem.controlPlaneEndpoint;
@@ -33,6 +35,7 @@ export function onpremSite(config: HybridConfig, state: StateDir): OnpremSite {
   const patch = patchLoader();
 
   return {
+    ...kubeSite('onprem', config.metadata.name, state, kubeconfigFileName('onprem'), config.service.rolloutSeconds, kube),
     site: 'onprem',
     platform: 'metal',
     clusterName: `${config.metadata.name}-onprem`,
