@@ -135,12 +135,12 @@ export function kubeObjectKind(apiVersion: string, kind: string): ResourceKind<O
         await client.delete(current);
         await waitGone(client, current);
       }
-      return found(ctx.id, await apply(client, ctx.provider, spec.object));
+      return found(ctx.id, await apply(client, ctx.provider, spec.object, ctx.report));
     },
 
     async update(_found, spec, _changes, ctx) {
       const client = await requireClient(ctx.provider);
-      return found(ctx.id, await apply(client, ctx.provider, spec.object));
+      return found(ctx.id, await apply(client, ctx.provider, spec.object, ctx.report));
     },
 
     async destroy(found, ctx) {
@@ -161,7 +161,7 @@ function found(id: string, live: KubeObject) {
   return { id, ref: `uid ${live.metadata.uid ?? '?'}`, state: { live } };
 }
 
-async function apply(client: KubeClient, site: KubeSite, object: KubeObject): Promise<KubeObject> {
+async function apply(client: KubeClient, site: KubeSite, object: KubeObject, report: (message: string) => void): Promise<KubeObject> {
   try {
     return await client.apply(object, site.forceConflicts);
   } catch (error) {
@@ -172,6 +172,7 @@ async function apply(client: KubeClient, site: KubeSite, object: KubeObject): Pr
         throw new KubeError(site.site, `${describe(object)} cannot change in place (${error.message.split(': ').pop()})`, 422, undefined, `delete it and run up again`);
       }
       // A field that cannot change (a Deployment's selector, say): replace the object.
+      report(`replacing ${describe(object)}: ${error.message.split(': ').pop()}`);
       await client.delete(object);
       await waitGone(client, object);
       return client.apply(object, site.forceConflicts);

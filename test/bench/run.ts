@@ -109,7 +109,7 @@ function maxInFlight(output: string, kind: string): number {
 
 /** `up --site aws` with nodes: moto with Talos images, the fake fleet behind the CONNECT proxy. */
 async function awsSiteReport(): Promise<string[]> {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { startTalosServer } = await import('../support/talos.ts');

@@ -187,6 +187,30 @@ describe('the service on both sites', () => {
     expect((await up(cfg)).stdout).toContain('nothing to do');
   });
 
+  it('replaces a Deployment when the templates change its selector, which cannot change in place', { timeout: 300_000 }, async () => {
+    // The Deployment as an older template made it, applied as hybridctl: another selector.
+    const live = await getJson('aws', 'get', 'deployment', 'readings', '-n', NS);
+    const { uid, resourceVersion, creationTimestamp, generation, managedFields, ...metadata } = live.metadata;
+    const old = { 'app.kubernetes.io/name': 'readings-v0' };
+    const older = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata,
+      spec: { ...live.spec, selector: { matchLabels: old }, template: { ...live.spec.template, metadata: { ...live.spec.template.metadata, labels: old } } },
+    };
+    await kubectl('aws', 'delete', 'deployment', 'readings', '-n', NS);
+    const kubeconfig = join(stateDir, 'kubeconfig-aws');
+    await execa('kubectl', ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager=hybridctl', '-f', '-'], { input: JSON.stringify(older) });
+
+    const result = await up(config('  loadgen: { enabled: false }\n'), '--site', 'aws');
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout, result.stdout).toMatch(/replacing Deployment readings\/readings: field is immutable/);
+    const after = await getJson('aws', 'get', 'deployment', 'readings', '-n', NS);
+    expect(after.metadata.uid).not.toBe(uid);
+    expect(after.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'readings' });
+    expect(after.status.availableReplicas).toBe(after.spec.replicas);
+  });
+
   it('names the stuck pods and their last events when a rollout cannot finish, and converges once it can', { timeout: 300_000 }, async () => {
     await kubectl('onprem', 'cordon', 'onprem-worker-1');
     const cfg = config('  loadgen: { enabled: false }\n  standbyReplicas: 2\n  rolloutSeconds: 10\n');

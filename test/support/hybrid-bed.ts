@@ -11,7 +11,7 @@ import { type Testbed, startTestbed } from './kube.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from './moto.ts';
 import { type NodeProxy, startNodeProxy } from './node-proxy.ts';
 import { type Registry, startRegistry } from './registry.ts';
-import { type TalosFleet, startTalosServer } from './talos.ts';
+import { startTalosServer } from './talos.ts';
 
 export const LB_DNS = 'demo-api-1.eu-central-1.elb.amazonaws.com';
 

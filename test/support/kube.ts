@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type ResultPromise, execa } from 'execa';
+import { execa } from 'execa';
 import { freePort } from './moto.ts';
 import { ROOT } from './paths.ts';
+import { startReadyProcess } from './process.ts';
 
 export const KUBE_TESTBED = `${ROOT}.cache/bin/kube-testbed`;
 
@@ -78,37 +78,14 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     '--audit-log',
     auditLog,
   ];
-  const child: ResultPromise = execa(KUBE_TESTBED, args, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: { file: join(dir, 'testbed.log') }, buffer: false });
-  let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
-  const log = () => (existsSync(join(dir, 'testbed.log')) ? readFileSync(join(dir, 'testbed.log'), 'utf8').slice(-3000) : '');
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kube-testbed did not say ready in 120s: ${log()}`)), 120_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void child.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`kube-testbed exited: ${log()}`));
-    });
-  });
+  const testbed = await startReadyProcess(KUBE_TESTBED, args, { log: join(dir, 'testbed.log'), dir, readyMs: 120_000, graceMs: 10_000 });
   return {
     server: `https://${options.listen}:${port}`,
     port,
     kubeconfigFile,
     kubeconfig: readFileSync(kubeconfigFile, 'utf8'),
     adminRequests: () => readAudit(auditLog).filter((e) => e.user === 'admin' && !e.userAgent.startsWith('kube-testbed/')),
-    async stop() {
-      if (child.pid && !exited) process.kill(child.pid, 'SIGTERM');
-      await Promise.race([child, sleep(10_000)]);
-      if (!exited && child.pid) process.kill(child.pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => testbed.stop(),
   };
 }
 

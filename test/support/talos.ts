@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type ResultPromise, execa } from 'execa';
+import { execa } from 'execa';
 import { encodeConfig, machineConfig } from '../../src/talos/machine-config.ts';
 import type { SecretsBundle } from '../../src/talos/secrets.ts';
 import { freePort } from './moto.ts';
 import { ROOT } from './paths.ts';
+import { startReadyProcess } from './process.ts';
 
 export const TALOS_BIN = `${ROOT}.cache/bin`;
 export const TALOS_CHECK = `${TALOS_BIN}/talos-check`;
@@ -60,24 +60,7 @@ export async function startTalosServer(nodes: FakeNode[], options: { rebootDelay
     `127.0.0.1:${port}`,
     ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
   ];
-  const child: ResultPromise = execa(TALOS_SERVER, args, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: { file: join(dir, 'server.log') }, buffer: false });
-  let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`talos-server did not say ready: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void child.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`talos-server exited: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`));
-    });
-  });
+  const server = await startReadyProcess(TALOS_SERVER, args, { log: join(dir, 'server.log'), dir, readyMs: 30_000, graceMs: 5_000 });
   const base = `http://127.0.0.1:${port}`;
   const status = async () => ((await (await fetch(`${base}/status`)).json()) as { nodes: NodeStatus[] }).nodes;
   return {
@@ -91,12 +74,7 @@ export async function startTalosServer(nodes: FakeNode[], options: { rebootDelay
     async fail(ip, method, count) {
       await fetch(`${base}/fail?ip=${ip}&method=${method}&count=${count}`, { method: 'POST' });
     },
-    async stop() {
-      if (child.pid && !exited) process.kill(child.pid, 'SIGTERM');
-      await Promise.race([child, sleep(5_000)]);
-      if (!exited && child.pid) process.kill(child.pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => server.stop(),
   };
 }
 
