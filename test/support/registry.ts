@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { get } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
@@ -50,7 +51,7 @@ export async function startRegistry(): Promise<Registry> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (exited) throw new Error(`docker-registry exited: ${readFileSync(join(dir, 'registry.log'), 'utf8')}`);
-    const up = await fetch(`${url}/v2/`).then((r) => r.status === 401, () => false);
+    const up = await answersUnauthorized(`${url}/v2/`);
     if (up) break;
     if (Date.now() > deadline) throw new Error('docker-registry did not start');
     await sleep(100);
@@ -71,4 +72,14 @@ export async function startRegistry(): Promise<Registry> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The registry answers 401 to an anonymous /v2/ once it serves; the CA is given here, so this works before NODE_EXTRA_CA_CERTS is set. */
+function answersUnauthorized(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    get(url, { ca: readFileSync(CA_CERT) }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 401);
+    }).on('error', () => resolve(false));
+  });
 }
