@@ -1,5 +1,6 @@
 import { loadConfig } from '../core/config/load.ts';
 import { messageOf } from '../core/errors.ts';
+import { siteHeader } from '../output/plan-view.ts';
 import { startProgress } from '../output/progress.ts';
 import { applyPlans, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
 import { applyReport, renderApplyReport } from './apply-report.ts';
@@ -21,12 +22,7 @@ export async function run(options: UpOptions): Promise<number> {
   const text = options.output === 'text';
 
   const unobserved = plans.filter((p) => p.error !== undefined);
-  if (text) {
-    for (const p of plans) {
-      term.out.write(`${term.paint('bold', p.title)}\n${p.notes.map((n) => `  note: ${n}\n`).join('')}`);
-      if (p.error !== undefined) term.out.write(term.paint('red', `  ✖ cannot observe this site, so nothing here is changed: ${messageOf(p.error).replace(/\n/g, '\n  ')}\n`));
-    }
-  }
+  if (text) for (const p of plans) term.out.write(`${siteHeader(p, term.paint, 'cannot observe this site, so nothing here is changed').join('\n')}\n`);
   if (changes.length === 0) {
     const unchanged = plans.reduce((n, p) => n + p.plan.changes.length, 0);
     const failed = unobserved.map((p) => ({ site: p.site, error: messageOf(p.error) }));

@@ -20,13 +20,22 @@ export function summarize(changes: readonly PlannedChange<unknown>[]): Record<Ac
   return counts;
 }
 
+/** A site's title, its notes, and why it could not be observed (`failure` says what that means here). */
+export function siteHeader({ title, notes, error }: SitePlanView, paint: Paint, failure: string): string[] {
+  return [
+    paint('bold', title),
+    ...notes.map((note) => `  ${paint('yellow', `note: ${note}`)}`),
+    ...(error !== undefined ? [paint('red', `  ✖ ${failure}: ${messageOf(error).replace(/\n/g, '\n  ')}`)] : []),
+  ];
+}
+
 export function renderPlanText(sites: readonly SitePlanView[], paint: Paint): string {
   const lines: string[] = [];
-  for (const { title, notes, plan, error } of sites) {
-    lines.push(paint('bold', title));
-    for (const note of notes) lines.push(`  ${paint('yellow', `note: ${note}`)}`);
+  for (const site of sites) {
+    const { plan, error } = site;
+    lines.push(...siteHeader(site, paint, 'cannot plan this site'));
     if (error !== undefined) {
-      lines.push(paint('red', `  ✖ cannot plan this site: ${messageOf(error).replace(/\n/g, '\n  ')}`), '');
+      lines.push('');
       continue;
     }
     const changes = plan.changes.filter(isChange);

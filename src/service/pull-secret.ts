@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ResourceKind } from '../core/engine/model.ts';
-import { ActionError } from '../core/errors.ts';
+import { requireClient } from '../kube/access.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { LABEL_CLUSTER, type KubeSite } from '../kube/object-kind.ts';
 import { PULL_SECRET_NAME, SERVICE_NAMESPACE } from './manifests.ts';
@@ -31,6 +31,7 @@ export const PULL_SECRET_ID = 'registry-pull-secret';
 const ANNOTATION_HOST = 'hybridctl.dev/registry';
 const ANNOTATION_EXPIRES = 'hybridctl.dev/expires-at';
 const ANNOTATION_CREDENTIALS = 'hybridctl.dev/credentials-hash';
+const SECRET_REF: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: PULL_SECRET_NAME, namespace: SERVICE_NAMESPACE } };
 /** An expiring login is renewed once less than this is left. */
 const RENEW_BEFORE_MS = 6 * 3_600_000;
 
@@ -71,7 +72,7 @@ export const pullSecretKind: ResourceKind<PullSecretSpec, PullSecretState, KubeS
   async observe({ provider }) {
     const client = await provider.kube();
     if (!client) return [];
-    const secret = await client.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: PULL_SECRET_NAME, namespace: SERVICE_NAMESPACE } });
+    const secret = await client.get<KubeObject>(SECRET_REF);
     if (!secret || secret.metadata.labels?.[LABEL_CLUSTER] !== provider.cluster) return [];
     const a = secret.metadata.annotations ?? {};
     return [{ id: PULL_SECRET_ID, ref: `${SERVICE_NAMESPACE}/${PULL_SECRET_NAME}`, state: { host: a[ANNOTATION_HOST] ?? '', expiresAt: a[ANNOTATION_EXPIRES] ?? '', credentialsHash: a[ANNOTATION_CREDENTIALS] ?? '' } }];
@@ -89,8 +90,7 @@ export const pullSecretKind: ResourceKind<PullSecretSpec, PullSecretState, KubeS
   },
 
   async create(spec, ctx) {
-    const client = await ctx.provider.kube();
-    if (!client) throw new ActionError(`${ctx.provider.site} cluster: no kubeconfig yet`);
+    const client = await requireClient(ctx.provider);
     const login = await spec.login();
     await client.apply(pullSecretObject(ctx.provider.cluster, login), ctx.provider.forceConflicts);
     const state: PullSecretState = { host: login.host, expiresAt: login.expiresAt?.toISOString() ?? '', credentialsHash: credentialsHash(login.username, login.password) };
@@ -103,7 +103,7 @@ export const pullSecretKind: ResourceKind<PullSecretSpec, PullSecretState, KubeS
 
   async destroy(_found, ctx) {
     const client = await ctx.provider.kube();
-    await client?.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: PULL_SECRET_NAME, namespace: SERVICE_NAMESPACE } } as KubeObject);
+    await client?.delete(SECRET_REF);
   },
 
   outputs() {

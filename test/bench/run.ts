@@ -52,11 +52,17 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function byOperation(calls: RecordedCall[]): string {
+/** `a ×2, b, c ×3`: how often each label occurs, sorted. */
+function tally<T>(items: readonly T[], label: (item: T) => string): string {
   const counts = new Map<string, number>();
-  for (const c of calls) counts.set(`${c.service}:${c.operation}`, (counts.get(`${c.service}:${c.operation}`) ?? 0) + 1);
-  return [...counts].sort().map(([op, n]) => (n > 1 ? `${op} ×${n}` : op)).join(', ');
+  for (const item of items) counts.set(label(item), (counts.get(label(item)) ?? 0) + 1);
+  return [...counts].sort().map(([what, n]) => (n > 1 ? `${what} ×${n}` : what)).join(', ');
 }
+
+const byOperation = (calls: RecordedCall[]) => tally(calls, (c) => `${c.service}:${c.operation}`);
+
+// Requests without a resource are API discovery (/api, /apis/apps/v1, …).
+const byVerb = (events: AuditEvent[]) => tally(events, (e) => (e.resource ? `${e.verb} ${e.resource}` : 'discovery'));
 
 async function measure(rounds: number, fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
@@ -163,15 +169,6 @@ function requestsSince(bed: HybridBed, marks: Record<'aws' | 'onprem', number>) 
   ) as Record<'aws' | 'onprem', { all: number; writes: number; byVerb: string }>;
 }
 
-function byVerb(events: AuditEvent[]): string {
-  const counts = new Map<string, number>();
-  for (const e of events) {
-    // Requests without a resource are API discovery (/api, /apis/apps/v1, …).
-    const what = e.resource ? `${e.verb} ${e.resource}` : 'discovery';
-    counts.set(what, (counts.get(what) ?? 0) + 1);
-  }
-  return [...counts].sort().map(([op, n]) => (n > 1 ? `${op} ×${n}` : op)).join(', ');
-}
 
 const marks = (bed: HybridBed) => ({ aws: bed.kube.aws.adminRequests().length, onprem: bed.kube.onprem.adminRequests().length });
 

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SIDERO, ami, writeAmis } from '../support/amis.ts';
 import { startFaultProxy } from '../support/aws-fault-proxy.ts';
-import { awsEnv, runCli, startCli, writeConfig } from '../support/cli.ts';
+import { awsEnv, killedAt, runCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
 import { type Clients, NOTHING, byComponent, clients, componentOf, counts, inventory } from '../support/inventory.ts';
 import { HARNESS_KEY, type Moto, startMoto } from '../support/moto.ts';
@@ -182,19 +182,7 @@ describe('up --site aws', () => {
   it('converges after being killed during the launch and during bootstrap, with one bootstrap', async () => {
     const config = siteConfig(3, 1);
     for (const line of [/… create ec2-instance controlplane-2/, /bootstrapping etcd/]) {
-      const child = startCli(['up', '--site', 'aws', '--state-dir', stateDir, '-c', config], env(), { buffer: false, stdout: 'pipe' });
-      await new Promise<void>((resolve) => {
-        let seen = '';
-        child.stdout?.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          if (line.test(seen)) {
-            child.kill('SIGKILL');
-            resolve();
-          }
-        });
-        void child.then(() => resolve());
-      });
-      await child;
+      await killedAt(line, ['up', '--site', 'aws', '--state-dir', stateDir, '-c', config], env());
     }
     const rerun = await up(config);
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);

@@ -7,7 +7,7 @@ import { extractFile } from '../../src/talos/client/tar.ts';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
 import { freePort } from '../support/moto.ts';
-import { type Registry, startRegistry } from '../support/registry.ts';
+import { type Registry, goEnv, startRegistry } from '../support/registry.ts';
 
 /** `hybridctl image push` to a real registry (Debian's docker-registry), read back with skopeo. */
 let registry: Registry;
@@ -22,9 +22,7 @@ beforeAll(async () => {
       `port: 51820\nservice:\n  image:\n    registry: ${registry.url}\n    repository: team/readings\n    tag: v1\n    credentials: { usernameEnv: REGISTRY_USER, passwordEnv: REGISTRY_PASSWORD }`,
     ]),
   );
-  const go = await execa('go', ['env', 'GOCACHE', 'GOMODCACHE', 'GOPATH']);
-  const [GOCACHE, GOMODCACHE, GOPATH] = String(go.stdout).split('\n');
-  env = awsEnv(undefined, { REGISTRY_USER: registry.username, REGISTRY_PASSWORD: registry.password, GOCACHE, GOMODCACHE, GOPATH, GOFLAGS: '-mod=mod' });
+  env = awsEnv(undefined, { REGISTRY_USER: registry.username, REGISTRY_PASSWORD: registry.password, ...(await goEnv()) });
 });
 afterAll(async () => registry?.stop());
 

@@ -8,7 +8,7 @@ import {
 import { CreateKeyCommand, DeleteAliasCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { awsEnv, runCli, startCli, writeConfig } from '../support/cli.ts';
+import { awsEnv, killedAt, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { type Clients, NOTHING, clients, counts, inventory } from '../support/inventory.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
@@ -34,24 +34,6 @@ beforeAll(async () => {
 afterAll(async () => moto?.stop());
 beforeEach(async () => moto.reset());
 
-/** Runs a command and SIGKILLs it as soon as a progress line matches. */
-async function killedAt(line: RegExp, args = ['up', '--site', 'aws', '--layer', 'base', '-c', config]): Promise<string> {
-  const child = startCli(args, env, { buffer: false, stdout: 'pipe' });
-  let seen = '';
-  await new Promise<void>((resolve) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (line.test(seen)) {
-        child.kill('SIGKILL');
-        resolve();
-      }
-    });
-    void child.then(() => resolve());
-  });
-  await child;
-  return seen;
-}
-
 async function expectConverged(): Promise<void> {
   const rerun = await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env);
   expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
@@ -75,7 +57,7 @@ describe('up killed with SIGKILL, then run again', () => {
   ];
   for (const [when, line] of killPoints) {
     it(`converges with no duplicate and no orphan when killed ${when}`, async () => {
-      const seen = await killedAt(line);
+      const seen = await killedAt(line, ['up', '--site', 'aws', '--layer', 'base', '-c', config], env);
       expect(seen).toMatch(line);
       expect(seen).not.toMatch(/created, .* updated/); // it really was cut short
       await expectConverged();
@@ -86,7 +68,7 @@ describe('up killed with SIGKILL, then run again', () => {
 describe('down killed with SIGKILL, then run again', () => {
   it('leaves nothing behind', async () => {
     expect((await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env)).code).toBe(0);
-    const seen = await killedAt(/✔ deleted (security-group|route-table)/, ['down', '--yes', '--site', 'aws', '-c', config]);
+    const seen = await killedAt(/✔ deleted (security-group|route-table)/, ['down', '--yes', '--site', 'aws', '-c', config], env);
     expect(seen).not.toContain('nothing of cluster demo is left');
     const rerun = await runCli(['down', '--yes', '--site', 'aws', '-c', config], env);
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateBundle } from '../../src/talos/secrets.ts';
-import { awsEnv, runCli, startCli, writeConfig } from '../support/cli.ts';
+import { awsEnv, killedAt, runCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
 import { type FakeNode, type TalosFleet, nodeConfig, startTalosServer, talosCheck } from '../support/talos.ts';
 
@@ -172,19 +172,7 @@ describe('up --site onprem', () => {
   it('finishes after being killed mid-way, with one bootstrap', async () => {
     fleet = await startTalosServer(THREE_PLUS_ONE, { rebootDelayMs: 1500 });
     const { config } = onpremConfig(THREE_PLUS_ONE);
-    const child = startCli(['up', '--site', 'onprem', '-c', config], env, { buffer: false, stdout: 'pipe' });
-    await new Promise<void>((resolve) => {
-      let seen = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (/waiting for it to come up configured/.test(seen)) {
-          child.kill('SIGKILL');
-          resolve();
-        }
-      });
-      void child.then(() => resolve());
-    });
-    await child;
+    await killedAt(/waiting for it to come up configured/, ['up', '--site', 'onprem', '-c', config], env);
     const rerun = await onprem(config, 'up');
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     const nodes = await fleet.status();

@@ -37,6 +37,24 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
+/** Runs the CLI and SIGKILLs it as soon as its output matches `line`; resolves with what it printed. */
+export async function killedAt(line: RegExp, args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const child = startCli(args, env, { buffer: false, stdout: 'pipe' });
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (line.test(seen)) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    void child.then(() => resolve());
+  });
+  await child;
+  return seen;
+}
+
 /** Writes a config file to a fresh directory and returns its path. */
 export function writeConfig(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'hybridctl-config-'));

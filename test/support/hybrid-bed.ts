@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { writeAmis } from './amis.ts';
 import { awsEnv, runCli, writeConfig } from './cli.ts';
@@ -10,7 +9,7 @@ import { clients } from './inventory.ts';
 import { type Testbed, startTestbed } from './kube.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from './moto.ts';
 import { type NodeProxy, startNodeProxy } from './node-proxy.ts';
-import { type Registry, startRegistry } from './registry.ts';
+import { type Registry, goEnv, startRegistry } from './registry.ts';
 import { startTalosServer } from './talos.ts';
 
 export const LB_DNS = 'demo-api-1.eu-central-1.elb.amazonaws.com';
@@ -71,13 +70,6 @@ function bedConfig(registry: Registry, cp: string, worker: string, service: stri
       ],
     ),
   );
-}
-
-/** The Go environment `image push` builds the service with (the test env is otherwise minimal). */
-async function goEnv(): Promise<Record<string, string>> {
-  const go = await execa('go', ['env', 'GOCACHE', 'GOMODCACHE', 'GOPATH']);
-  const [GOCACHE = '', GOMODCACHE = '', GOPATH = ''] = String(go.stdout).split('\n');
-  return { GOCACHE, GOMODCACHE, GOPATH, GOFLAGS: '-mod=mod' };
 }
 
 export async function startHybridBed(at: HybridBedAddresses): Promise<HybridBed> {

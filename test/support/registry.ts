@@ -18,6 +18,13 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
+/** The Go environment `image build`/`image push` compile the service with (the CLI's test env is otherwise minimal). */
+export async function goEnv(): Promise<Record<string, string>> {
+  const go = await execa('go', ['env', 'GOCACHE', 'GOMODCACHE', 'GOPATH']);
+  const [GOCACHE = '', GOMODCACHE = '', GOPATH = ''] = String(go.stdout).split('\n');
+  return { GOCACHE, GOMODCACHE, GOPATH, GOFLAGS: '-mod=mod' };
+}
+
 /**
  * Debian's docker-registry (CNCF distribution) on loopback, over TLS with the test CA's
  * certificate and with htpasswd authentication, started and stopped by process id.
