@@ -13,6 +13,7 @@ Examples:
   $ hybridctl up                        build or converge everything; safe to re-run
   $ hybridctl up --site aws --dry-run   the same as plan, for the AWS site only
   $ hybridctl image push && hybridctl up  push the sample service's image, then deploy it to both sites
+  $ hybridctl vpn check                 prove the site-to-site VPN carries traffic both ways
   $ hybridctl down --yes                delete everything the cluster owns
 
 Environment:
@@ -109,6 +110,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("write every on-prem node's machine config and a talosconfig, for applying elsewhere")
     .requiredOption('--out <dir>', 'folder to write into')
     .action(action(() => import('./commands/talos-gen.ts')));
+
+  const vpn = program.command('vpn').description('the site-to-site VPN: prove it carries traffic, rotate its keys');
+  vpn
+    .command('check')
+    .description("show each gateway's tunnel link as Talos reports it, and prove traffic crosses: a probe pod on each site connects to the other site's NodePort over the tunnel")
+    .option('--deadline <seconds>', 'how long each probe keeps trying (a fresh tunnel needs a moment)', '45')
+    .addHelpText('after', '\nExit codes: 0 traffic crosses both ways, 1 it does not (the likely causes are listed) or it could not be proven, 2 bad usage.')
+    .action(action(async () => ({ run: (await import('./commands/vpn.ts')).runCheck })));
+  vpn
+    .command('rotate')
+    .description('make new WireGuard keys for both gateways and roll them out (as `up` does), then prove the tunnel again')
+    .action(action(async () => ({ run: (await import('./commands/vpn.ts')).runRotate })));
 
   const image = program.command('image').description('the sample service image: built and pushed without Docker');
   image

@@ -15,6 +15,8 @@ import type { KubeSite } from './kube/object-kind.ts';
 import { resolveServiceImage } from './service/image-ref.ts';
 import { serviceStack } from './service/stack.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
+import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
+import { vpnLayer } from './vpn/layer.ts';
 
 export interface PipelineOptions {
   sites: readonly SiteName[];
@@ -58,8 +60,11 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
   const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
   const kube = { forceConflicts: options.forceConflicts ?? false };
   const deploysService = config.service.enabled && !options.forDown && options.layer !== 'base';
-  const needsAws = options.sites.includes('aws') || (deploysService && config.service.image.registry === 'ecr');
+  // The on-prem gateway dials the AWS gateway's address, which only AWS knows.
+  const needsAws = options.sites.includes('aws') || (deploysService && config.service.image.registry === 'ecr') || (config.vpn.enabled && !options.forDown);
   const session = needsAws ? await connectForSites(config, options) : undefined;
+  const vpn = vpnLayer(config, state, session && !session.offline ? { aws: session.provider } : {});
+  const vpnNotes = (await vpn?.notes()) ?? { aws: [], onprem: [] };
   const service = deploysService ? await resolveServiceImage(config, session && { provider: session.provider, offline: session.offline }) : undefined;
   const withService = (stack: SiteStack, site: KubeSite): SiteStack => {
     if (!service) return stack;
@@ -69,37 +74,65 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
 
   const stacks: SiteStack[] = [];
   if (options.sites.includes('aws') && session) {
-    const site = awsSite(config, session.provider, state, kube);
+    const site = awsSite(config, session.provider, state, kube, vpn?.awsExtension);
     const notes = session.offline
       ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')}; Talos images looked up at apply time)`]
       : [];
-    const base = baseStack(config, site, session.zones);
-    const unresolved = { controlplane: `<talos ${config.talos.version} image>`, worker: `<talos ${config.talos.version} image>` };
+    const base = baseStack(config, site, session.zones, vpn?.crossSite);
+    const later = `<talos ${config.talos.version} image>`;
+    const unresolved = { controlplane: later, worker: later, gateway: later };
     const images =
       session.offline || options.layer === 'base' || options.forDown ? unresolved : await resolveNodeImages(config, session.provider.clients, session.zones);
     const stack: SiteStack = {
       site: 'aws',
       title: `AWS site: cluster ${site.cluster} in ${site.region}, account ${site.account}${session.identity ? ` as ${session.identity}` : ''}`,
-      notes,
+      notes: [...notes, ...vpnNotes.aws],
       provider: site,
-      nodes: [...base, ...nodeStack(config, site, session.zones, images)] as Node<unknown>[],
+      nodes: [...base, ...nodeStack(config, site, session.zones, images), ...(vpn?.awsNodes(site, session.zones, images) ?? [])] as Node<unknown>[],
       offline: session.offline,
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withService(stack, site));
   }
   if (options.sites.includes('onprem')) {
-    const site = onpremSite(config, state, kube);
+    const site = onpremSite(config, state, kube, vpn?.onpremExtension);
+    const vpnNodes = vpn?.onpremNodes({ awsInRun: options.sites.includes('aws') });
     const stack: SiteStack = {
       site: 'onprem',
       title: `on-prem site: cluster ${site.clusterName}, ${config.onprem.nodes.length} Talos hosts in ${config.onprem.cidr} (state in ${state.root})`,
-      notes: [],
+      notes: vpnNotes.onprem,
       provider: site,
-      nodes: onpremStack(config, site) as Node<unknown>[],
+      nodes: withDependencies([...(onpremStack(config, site) as Node<unknown>[]), ...(vpnNodes?.nodes ?? [])], vpnNodes ? [vpnNodes.gateway] : []),
       offline: false,
     };
     stacks.push(withService(stack, site));
   }
   return stacks;
+}
+
+export interface VpnCheckOptions {
+  deadlineSeconds: number;
+  report(message: string): void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The VPN check across both sites (`vpn check`, and `up` after it changed the VPN), or undefined
+ * when the config turns the VPN off. AWS is asked when credentials allow; without them the AWS
+ * side is reported as unreadable rather than failing the whole check.
+ */
+export async function checkVpnSites(config: HybridConfig, options: PipelineOptions, check: VpnCheckOptions): Promise<VpnCheckReport | undefined> {
+  const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
+  const session = await connectForSites(config, { ...options, sites: ['onprem'], allowOffline: false });
+  const aws = session && !session.offline ? session.provider : undefined;
+  const vpn = vpnLayer(config, state, aws ? { aws } : {});
+  if (!vpn) return undefined;
+  return checkVpn({
+    config,
+    vpn,
+    ...(aws ? { aws: awsSite(config, aws, state, {}, vpn.awsExtension) } : {}),
+    onprem: onpremSite(config, state, {}, vpn.onpremExtension),
+    ...check,
+  });
 }
 
 /**
@@ -121,6 +154,14 @@ async function connectForSites(config: HybridConfig, options: PipelineOptions): 
   } catch {
     return undefined;
   }
+}
+
+/** Nodes with more dependencies, added by a layer above (the on-prem gateway waits for the VPN's keys and peer). */
+function withDependencies(nodes: Node<unknown>[], extra: readonly { id: string; dependsOn: string[] }[]): Node<unknown>[] {
+  return nodes.map((n) => {
+    const more = extra.filter((e) => e.id === n.id).flatMap((e) => e.dependsOn);
+    return more.length > 0 ? { ...n, dependsOn: [...n.dependsOn, ...more] } : n;
+  });
 }
 
 /** A stack cut down to some nodes and everything they depend on (`image push` needs only the repository). */

@@ -2,10 +2,17 @@ import { loadConfig } from '../core/config/load.ts';
 import { messageOf } from '../core/errors.ts';
 import { siteHeader } from '../output/plan-view.ts';
 import { startProgress } from '../output/progress.ts';
-import { applyPlans, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
+import type { Outcome } from '../core/engine/execute.ts';
+import { type SitePlan, applyPlans, checkVpnSites, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
+import type { VpnCheckReport } from '../vpn/check.ts';
+import { touchesVpn } from '../vpn/layer.ts';
 import { applyReport, renderApplyReport } from './apply-report.ts';
 import { type GlobalOptions, interruptible, pipelineOptions, terminal } from './options.ts';
 import { run as runPlan } from './plan.ts';
+import { renderVpnCheck } from './vpn-report.ts';
+
+/** How long `up`'s VPN probes keep trying: a tunnel that has just come up needs a keepalive or two. */
+const VPN_CHECK_DEADLINE_SECONDS = 60;
 
 export interface UpOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -39,7 +46,29 @@ export async function run(options: UpOptions): Promise<number> {
   interrupt.dispose();
   const report = applyReport(plans, outcomes, performance.now() - started);
   if (text) term.out.write(renderApplyReport(report, term.paint, interrupt.signal.aborted));
-  else term.out.write(`${JSON.stringify({ cluster: config.metadata.name, changed: true, ...report }, null, 2)}\n`);
-  if (interrupt.signal.aborted) return 130;
-  return report.failed.length > 0 ? 1 : 0;
+  if (interrupt.signal.aborted) {
+    if (!text) term.out.write(`${JSON.stringify({ cluster: config.metadata.name, changed: true, ...report }, null, 2)}\n`);
+    return 130;
+  }
+  // A changed VPN is proven, not assumed: traffic must cross it before `up` says it is done.
+  const vpn = report.failed.length === 0 && options.layer !== 'base' && vpnChanged(plans, outcomes) ? await checkVpn(options, config, term) : undefined;
+  if (!text) term.out.write(`${JSON.stringify({ cluster: config.metadata.name, changed: true, ...report, ...(vpn ? { vpn } : {}) }, null, 2)}\n`);
+  return report.failed.length > 0 || vpn?.verdict === 'failed' ? 1 : 0;
+}
+
+function vpnChanged(plans: readonly SitePlan[], outcomes: readonly Outcome[]): boolean {
+  return plans.some((p, i) => p.plan.changes.some((c) => outcomes[i]?.done.has(c.key) && c.action !== 'noop' && touchesVpn({ site: p.site, kind: c.kind, id: c.id })));
+}
+
+async function checkVpn(options: UpOptions, config: Awaited<ReturnType<typeof loadConfig>>, term: ReturnType<typeof terminal>): Promise<VpnCheckReport | undefined> {
+  const text = options.output === 'text';
+  if (text) term.out.write('\nproving the VPN carries traffic (a probe pod on each site, across the tunnel)\n');
+  const report = await checkVpnSites(config, pipelineOptions(options, false), {
+    deadlineSeconds: VPN_CHECK_DEADLINE_SECONDS,
+    report: (message) => {
+      if (term.progress === 'plain') term.out.write(`  … ${message}\n`);
+    },
+  });
+  if (report && text) term.out.write(renderVpnCheck(report, config.vpn.port, term.paint));
+  return report;
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { UsageError } from '../core/errors.ts';
-import type { ConfigDocument } from './machine-config.ts';
+import { type ConfigDocument, encodeConfig } from './machine-config.ts';
 
 /** A strategic-merge patch as `talosctl --config-patch` takes it: one or more YAML documents. */
 export interface Patch {
@@ -28,6 +28,21 @@ const DEFAULT_PATCHES_DIR = new URL('../../templates/talos/', import.meta.url);
 /** hybridctl's own patches for a role (templates/talos/), applied before the user's. */
 export function defaultPatchFiles(role: 'controlplane' | 'worker'): string[] {
   return role === 'controlplane' ? [fileURLToPath(new URL('controlplane-metrics.yaml', DEFAULT_PATCHES_DIR))] : [];
+}
+
+/**
+ * A node's finished config: hybridctl's defaults for its role, then what a layer above adds
+ * (`extra`), then the user's patch files, in that order.
+ */
+export async function finishedConfig(
+  documents: ConfigDocument[],
+  role: 'controlplane' | 'worker',
+  userFiles: readonly string[],
+  load: (file: string) => Promise<Patch>,
+  extra: Promise<Patch[] | undefined> = Promise.resolve(undefined),
+): Promise<string> {
+  const [defaults, added, user] = await Promise.all([Promise.all(defaultPatchFiles(role).map(load)), extra, Promise.all(userFiles.map(load))]);
+  return encodeConfig(applyPatches(documents, [...defaults, ...(added ?? []), ...user]));
 }
 
 /** A loader that reads each patch file once. */

@@ -3,6 +3,7 @@ import type { ObserveContext } from '../core/engine/model.ts';
 import type { StateDir } from '../core/state.ts';
 import { TalosClient, type TalosCredentials } from './client/client.ts';
 import type { Platform, Role } from './machine-config.ts';
+import type { Patch } from './patches.ts';
 import type { SecretsBundle } from './secrets.ts';
 
 /** One Talos machine of a site. */
@@ -58,6 +59,12 @@ export interface TalosSite {
   /** The full machine config for a node (defaults and user patches applied), as YAML. */
   configFor(node: Pick<TalosNode, 'address' | 'role' | 'id'>, bundle: SecretsBundle, endpoint: string): Promise<string>;
 }
+
+/**
+ * Documents a layer above adds to some nodes' configs (the VPN's WireGuard link, say), applied
+ * after hybridctl's defaults and before the user's patches. It may ask the node (its links).
+ */
+export type ConfigExtension = (site: TalosSite, node: Pick<TalosNode, 'address' | 'role' | 'id'>, bundle: SecretsBundle) => Promise<Patch[]>;
 
 export function secretsFileName(site: SiteName): string {
   return `talos/${site}-secrets.yaml`;

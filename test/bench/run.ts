@@ -128,7 +128,7 @@ async function awsSiteReport(): Promise<string[]> {
   const proxy = await startNodeProxy({ aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY), fleetStatusUrl: fleet.statusUrl, subnet: '127.0.90' });
   try {
     const config = writeConfig(
-      exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }'], ['port: 51820', 'port: 51820\nservice:\n  enabled: false']),
+      exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }'], ['enabled: true ', 'enabled: false '], ['port: 51820', 'port: 51820\nservice:\n  enabled: false']),
     );
     const env = { ...awsEnv(moto.endpoint), NODE_EXTRA_CA_CERTS: CA_CERT, grpc_proxy: proxy.url };
     const state = mkdtempSync(join(tmpdir(), 'hybridctl-bench-state-'));

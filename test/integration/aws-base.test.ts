@@ -101,15 +101,15 @@ describe('up from an empty account', () => {
       expect(tags.Name).toBe(`demo-${tags['hybridctl.dev/component']}`);
     }
 
-    // Security groups: members trust each other; the APIs only from admins and the LB subnets; VPN only from on-prem.
+    // Security groups: members trust each other; the APIs only from admins and the LB subnets; from on-prem, only the NodePort (over the VPN).
     const groups = byComponent(inv.sgs);
     const cp = groups['sg-controlplane'];
     const workers = groups['sg-workers'];
     const members = [`-1:-:${cp?.GroupId}`, `-1:-:${workers?.GroupId}`];
-    const vpn = 'udp:51820-51820:198.51.100.7/32';
+    const nodePort = 'tcp:30080-30080:192.168.10.0/24';
     const apiFrom = ['203.0.113.10/32', '10.40.128.0/24', '10.40.129.0/24'].flatMap((c) => [`tcp:50000-50000:${c}`, `tcp:6443-6443:${c}`]);
-    expect(ingressOf(cp?.IpPermissions ?? []).sort()).toEqual([...members, ...apiFrom, vpn].sort());
-    expect(ingressOf(workers?.IpPermissions ?? []).sort()).toEqual([...members, vpn].sort());
+    expect(ingressOf(cp?.IpPermissions ?? []).sort()).toEqual([...members, ...apiFrom].sort());
+    expect(ingressOf(workers?.IpPermissions ?? []).sort()).toEqual([...members, nodePort].sort());
     expect(JSON.stringify(inv.sgs.map((g) => g.IpPermissions))).not.toContain('0.0.0.0/0');
 
     // IAM: EC2 may assume the node role, and it grants nothing yet.

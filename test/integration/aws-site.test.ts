@@ -58,6 +58,7 @@ function siteConfig(cp = 3, workers = 2, extra: [string | RegExp, string][] = []
       ['controlPlane: { count: 3,', `controlPlane: { count: ${cp},`],
       ['workers: { count: 2,', `workers: { count: ${workers},`],
       ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 60, healthSeconds: 60 }'],
+      ['enabled: true ', 'enabled: false '],
       ['port: 51820', 'port: 51820\nservice:\n  enabled: false'],
       ...extra,
     ),

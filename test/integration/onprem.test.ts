@@ -30,7 +30,8 @@ function onpremConfig(nodes: FakeNode[], extra: [string | RegExp, string][] = []
     ['controlPlaneEndpoint: https://192.168.10.10:6443', `controlPlaneEndpoint: https://${nodes[0]?.ip}:6443`],
     [/ {4}- \{ address: 192\.168\.10\.11.*\n {4}- \{ address: 192\.168\.10\.21.*\n/, `${inventory}\n`],
     ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { reachSeconds: 2, installSeconds: 30, healthSeconds: 30 }'],
-    // The clusters only: the service on top is service-deploy.test.ts's.
+    // The clusters only: the service on top is service-deploy.test.ts's, the VPN vpn.test.ts's.
+    ['enabled: true ', 'enabled: false '],
     ['port: 51820', 'port: 51820\nservice:\n  enabled: false'],
     ...extra,
   );

@@ -62,6 +62,8 @@ function bedConfig(registry: Registry, cp: string, worker: string, service: stri
         `    - { address: ${cp}, role: controlplane, installDisk: /dev/sda, hostname: onprem-cp-1 }\n    - { address: ${worker}, role: worker, installDisk: /dev/sda, hostname: onprem-worker-1 }\n`,
       ],
       ['controlPlane: { count: 3,', 'controlPlane: { count: 1,'],
+      // Loopback addresses cannot carry a tunnel: the VPN has a bed of its own (vpn-bed.ts).
+      ['enabled: true ', 'enabled: false '],
       ['workers: { count: 2,', 'workers: { count: 1,'],
       ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { reachSeconds: 2, installSeconds: 60, healthSeconds: 60 }'],
       [

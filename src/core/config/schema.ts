@@ -3,6 +3,8 @@ import { isIpv4, isIpv4Cidr } from '../net/cidr.ts';
 
 export const API_VERSION = 'hybridctl.dev/v1alpha1';
 export const KIND = 'HybridCluster';
+/** The default tunnel range: two addresses, one per gateway, outside every default site range. */
+export const VPN_TUNNEL_CIDR = '10.255.255.252/30';
 
 const cidr = z
   .string()
@@ -156,10 +158,19 @@ export const configSchema = z.strictObject({
   }),
   vpn: z
     .strictObject({
+      /** Join the sites with the site-to-site VPN (false: two clusters that cannot reach each other). */
+      enabled: z.boolean().default(true),
       type: z.literal('wireguard').default('wireguard'),
       port: z.int().min(1).max(65535).default(51820),
+      /** The on-prem node that runs the VPN (one of onprem.nodes); required while the VPN is enabled. */
+      onpremGateway: ipv4.optional(),
+      awsGateway: z
+        .strictObject({ instanceType: instanceType.default('t3.small'), diskGiB: diskGiB.default(20) })
+        .default({ instanceType: 't3.small', diskGiB: 20 }),
+      /** The tunnel's own addresses: the AWS gateway takes the first host, the on-prem gateway the second. */
+      tunnelCidr: cidr.default(VPN_TUNNEL_CIDR),
     })
-    .default({ type: 'wireguard', port: 51820 }),
+    .default({ enabled: true, type: 'wireguard', port: 51820, awsGateway: { instanceType: 't3.small', diskGiB: 20 }, tunnelCidr: VPN_TUNNEL_CIDR }),
 });
 
 export type HybridConfig = z.output<typeof configSchema>;

@@ -1,5 +1,7 @@
 import { contains, isIpv4, isIpv4Cidr, networkOf, overlaps, prefixLength } from '../net/cidr.ts';
+import { NODE_PORT_RANGE, RESERVED_PORTS } from './ports.ts';
 import type { ConfigProblem } from './problems.ts';
+import { VPN_TUNNEL_CIDR } from './schema.ts';
 import { KUBERNETES_FOR_TALOS, talosMinor } from './talos-versions.ts';
 
 /** The address ranges that must never collide: routing between the sites depends on it. */
@@ -10,6 +12,7 @@ export const ADDRESS_RANGES = [
   'kubernetes.aws.serviceSubnet',
   'kubernetes.onprem.podSubnet',
   'kubernetes.onprem.serviceSubnet',
+  'vpn.tunnelCidr',
 ] as const;
 
 export const VPC_PREFIX = { min: 16, max: 20 } as const;
@@ -21,6 +24,7 @@ const DEFAULT_RANGES: Record<string, string> = {
   'kubernetes.aws.serviceSubnet': '10.96.0.0/12',
   'kubernetes.onprem.podSubnet': '10.245.0.0/16',
   'kubernetes.onprem.serviceSubnet': '10.112.0.0/12',
+  'vpn.tunnelCidr': VPN_TUNNEL_CIDR,
 };
 
 /**
@@ -36,9 +40,10 @@ export function semanticProblems(raw: unknown): ConfigProblem[] {
     return typeof value === 'string' && isIpv4Cidr(value) ? value : undefined;
   };
 
+  const vpnEnabled = at('vpn.enabled') !== false;
   const ranges: { path: string; cidr: string }[] = [];
   for (const path of ADDRESS_RANGES) {
-    const cidr = cidrAt(path);
+    const cidr = path.startsWith('vpn.') && !vpnEnabled ? undefined : cidrAt(path);
     if (!cidr) continue;
     if (networkOf(cidr) !== cidr) {
       problems.push({ path, value: cidr, message: `has host bits set (did you mean ${networkOf(cidr)}?)` });
@@ -67,6 +72,8 @@ export function semanticProblems(raw: unknown): ConfigProblem[] {
   checkAdminCidrs(at('aws.adminCidrs'), at('aws.allowPublicAdmin') === true, problems);
   checkZones(at('aws.availabilityZones'), at('aws.region'), problems);
   checkOnpremNodes(at('onprem.nodes'), cidrAt('onprem.cidr'), problems);
+
+  if (vpnEnabled) checkVpn(at, cidrAt('vpn.tunnelCidr'), problems);
 
   const talos = at('talos.version');
   if (typeof talos === 'string' && /^v\d+\.\d+\.\d+$/.test(talos) && !(talosMinor(talos) in KUBERNETES_FOR_TALOS))
@@ -121,6 +128,31 @@ function checkOnpremNodes(value: unknown, cidr: string | undefined, problems: Co
   });
   if (value.length > 0 && controlPlanes === 0)
     problems.push({ path: 'onprem.nodes', message: 'needs at least one node with role: controlplane' });
+}
+
+/** The VPN's gateway must be an inventory node, its port free on the nodes, its tunnel range room for two gateways. */
+function checkVpn(at: (path: string) => unknown, tunnel: string | undefined, problems: ConfigProblem[]): void {
+  const nodes = at('onprem.nodes');
+  const addresses = Array.isArray(nodes) ? nodes.flatMap((n) => (isObject(n) && typeof n.address === 'string' ? [n.address] : [])) : [];
+  const choices = addresses.length > 0 ? ` (one of onprem.nodes: ${addresses.join(', ')})` : '';
+  const gateway = at('vpn.onpremGateway');
+  if (gateway === undefined) {
+    problems.push({ path: 'vpn.onpremGateway', message: `is required while the VPN is enabled: the address of the on-prem node that runs it${choices}; or set vpn.enabled: false` });
+  } else if (typeof gateway === 'string' && isIpv4(gateway) && addresses.length > 0 && !addresses.includes(gateway)) {
+    problems.push({ path: 'vpn.onpremGateway', value: gateway, message: `is not an on-prem node${choices}` });
+  }
+
+  const port = at('vpn.port');
+  if (typeof port === 'number' && Number.isInteger(port)) {
+    const nodePort = at('service.nodePort') ?? 30080;
+    if (RESERVED_PORTS[port]) problems.push({ path: 'vpn.port', value: port, message: `is taken on the nodes by ${RESERVED_PORTS[port]}; choose another UDP port (the default is 51820)` });
+    else if (port === nodePort) problems.push({ path: 'vpn.port', value: port, message: 'is service.nodePort; choose another UDP port (the default is 51820)' });
+    else if (port >= NODE_PORT_RANGE.min && port <= NODE_PORT_RANGE.max)
+      problems.push({ path: 'vpn.port', value: port, message: `is in Kubernetes' NodePort range (${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}), which kube-proxy owns on every node; choose another UDP port (the default is 51820)` });
+  }
+
+  if (tunnel && (prefixLength(tunnel) < 24 || prefixLength(tunnel) > 30))
+    problems.push({ path: 'vpn.tunnelCidr', value: tunnel, message: 'must be between /24 and /30 (it holds one address per gateway)' });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -39,3 +39,8 @@ export function subnetAt(cidr: string, newPrefix: number, index: number): string
   const start = parsed.start + BigInt(index) * 2n ** BigInt(32 - newPrefix);
   return `${stringifyIp({ number: start, version: 4 })}/${newPrefix}`;
 }
+
+/** The index-th address of a network (1 is the first host of 10.0.0.0/30: 10.0.0.1). */
+export function hostAt(cidr: string, index: number): string {
+  return subnetAt(cidr, 32, index).split('/')[0] ?? '';
+}

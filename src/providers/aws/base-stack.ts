@@ -18,7 +18,7 @@ import { vpcKind } from './kinds/vpc.ts';
 import { bucketName, iamName, kmsAlias, nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets, natZones } from './network-plan.ts';
 import type { AwsProvider } from './provider.ts';
-import { controlPlaneIngress, workerIngress } from './security-rules.ts';
+import { type CrossSitePort, controlPlaneIngress, workerIngress } from './security-rules.ts';
 
 type AwsNode = Node<AwsProvider>;
 
@@ -30,8 +30,9 @@ export const EC2_TRUST_POLICY: PolicyDocument = {
 /**
  * The AWS base layer: network, security groups, node identity, encryption key and buckets.
  * Ids are logical names (and component tags); zone-bound ones end in the zone's letter.
+ * `crossSite`: the ports the workers accept from the on-prem network (over the VPN).
  */
-export function baseStack(config: HybridConfig, provider: AwsProvider, zones: readonly string[]): AwsNode[] {
+export function baseStack(config: HybridConfig, provider: AwsProvider, zones: readonly string[], crossSite: readonly CrossSitePort[] = []): AwsNode[] {
   const tags = (id: string) => tagsFor(provider, id);
   const layout = layoutSubnets(config.aws.vpc.cidr, zones);
   const nats = natZones(config.aws.natGateways, layout);
@@ -83,7 +84,7 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
   }));
   add(rulesIdFor('sg-workers'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers'], (refs) => ({
     groupId: refs.get('sg-workers', 'groupId'),
-    rules: workerIngress(config, groups(refs)),
+    rules: workerIngress(config, groups(refs), crossSite),
   }));
 
   add('node-role', iamRoleKind, [], () => ({

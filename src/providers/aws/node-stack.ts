@@ -26,6 +26,26 @@ const LISTENERS = [
   { id: 'talos', port: TALOS_API_PORT },
 ] as const;
 
+/** The load balancer's DNS name, through which Talos calls reach the nodes. */
+export function balancerName(refs: Refs): Val {
+  return refs.get(LOAD_BALANCER_ID, 'dnsName');
+}
+
+/** The Kubernetes API endpoint: the load balancer. */
+export function balancerEndpoint(refs: Refs): Val {
+  const name = balancerName(refs);
+  return isUnknown(name) ? name : kubernetesEndpoint(name);
+}
+
+/** An instance's user-data: its machine config, made at launch from the site's bundle and the endpoint. */
+export function launchConfig(site: AwsSite, talosId: string, role: Role, endpoint: Val): () => Promise<string> {
+  return async () => {
+    const bundle = (await readSiteBundle(site))?.bundle;
+    if (!bundle) throw new Error('the aws secrets bundle is missing');
+    return site.configFor({ id: talosId, address: '', role }, bundle, endpoint as string);
+  };
+}
+
 /** `controlplane-1`, `worker-3`: a node's logical id, its role and index. */
 export function instanceId(role: Role, index: number): string {
   return `${role}-${index}`;
@@ -42,11 +62,6 @@ export function nodeStack(config: HybridConfig, site: AwsSite, zones: readonly s
   const sortedZones = layout.map((z) => z.letter);
   const nodes: SiteNode[] = [];
   const add = <Spec>(id: string, kind: SiteNode['kind'], dependsOn: string[], spec: (refs: Refs) => Spec) => nodes.push({ id, kind, dependsOn, spec });
-  const dns = (refs: Refs): Val => refs.get(LOAD_BALANCER_ID, 'dnsName');
-  const endpoint = (refs: Refs): Val => {
-    const name = dns(refs);
-    return isUnknown(name) ? name : kubernetesEndpoint(name);
-  };
 
   // The load balancer, open to admins only.
   add('sg-nlb', securityGroupKind, ['vpc'], (refs) => ({
@@ -91,9 +106,7 @@ export function nodeStack(config: HybridConfig, site: AwsSite, zones: readonly s
       const letter = sortedZones[(index - 1) % sortedZones.length] ?? 'a';
       const zone = layout.find((z) => z.letter === letter)?.zone ?? '';
       ids[role].push(id);
-      add(id, instanceKind, [`subnet-private-${letter}`, sg, 'node-profile', 'kms-key', SECRETS_ID, LOAD_BALANCER_ID], (refs) => {
-        const url = endpoint(refs);
-        return {
+      add(id, instanceKind, [`subnet-private-${letter}`, sg, 'node-profile', 'kms-key', SECRETS_ID, LOAD_BALANCER_ID], (refs) => ({
           role,
           index,
           zone,
@@ -104,20 +117,15 @@ export function nodeStack(config: HybridConfig, site: AwsSite, zones: readonly s
           instanceType: group.instanceType,
           diskGiB: group.diskGiB,
           kmsKeyArn: refs.get('kms-key', 'arn'),
-          userData: async () => {
-            const bundle = (await readSiteBundle(site))?.bundle;
-            if (!bundle) throw new Error('the aws secrets bundle is missing');
-            return site.configFor({ id, address: '', role }, bundle, url as string);
-          },
+          userData: launchConfig(site, talosNodeId(id), role, balancerEndpoint(refs)),
           tags: { ...tags(id), ...nodeTags(role, index) },
-        };
-      });
+      }));
       add(talosNodeId(id), talosNodeKind, [id, SECRETS_ID, 'listener-talos', targetsIdFor('tg-talos')], (refs) => ({
         address: refs.get(id, 'privateIp'),
         role,
         clusterId: refs.get(SECRETS_ID, 'clusterId'),
-        endpoint: endpoint(refs),
-        via: dns(refs),
+        endpoint: balancerEndpoint(refs),
+        via: balancerName(refs),
       }));
     }
   }
@@ -135,19 +143,19 @@ export function nodeStack(config: HybridConfig, site: AwsSite, zones: readonly s
   const addresses = (refs: Refs, list: string[]) => list.map((id) => refs.get(id, 'privateIp'));
   add(TALOSCONFIG_ID, talosconfigKind, [SECRETS_ID, LOAD_BALANCER_ID, ...ids.controlplane, ...ids.worker], (refs) => ({
     clusterId: refs.get(SECRETS_ID, 'clusterId'),
-    endpoints: [dns(refs)],
+    endpoints: [balancerName(refs)],
     nodes: addresses(refs, [...ids.controlplane, ...ids.worker]),
   }));
   add(BOOTSTRAP_ID, etcdBootstrapKind, controlPlaneNodes, (refs) => ({
     node: refs.get(first, 'privateIp'),
     controlPlanes: addresses(refs, ids.controlplane),
-    via: dns(refs),
+    via: balancerName(refs),
   }));
   add(KUBECONFIG_ID, kubeconfigKind, [BOOTSTRAP_ID, ...allNodes], (refs) => ({
     node: refs.get(first, 'privateIp'),
     controlPlanes: addresses(refs, ids.controlplane),
-    endpoint: endpoint(refs),
-    via: dns(refs),
+    endpoint: balancerEndpoint(refs),
+    via: balancerName(refs),
   }));
   return nodes;
 }

@@ -10,11 +10,19 @@ interface Groups {
   workers: Val;
 }
 
+/** A port the other site reaches over the VPN (the service's NodePort, say), from the on-prem network. */
+export interface CrossSitePort {
+  protocol: 'tcp' | 'udp';
+  port: number;
+  /** What it is for, shown in the plan and on the rule. */
+  what: string;
+}
+
 /**
  * Who may reach the nodes. Cluster members trust each other fully (etcd, trustd, kubelet and
  * the pod network stay inside the cluster); the Talos and Kubernetes APIs on control planes are
- * open to adminCidrs and to the load balancer's subnets; the VPN port only to the on-prem
- * gateway. Nothing else comes in from the internet.
+ * open to adminCidrs and to the load balancer's subnets; workers accept from the on-prem network
+ * only the ports cross-site traffic needs. Nothing else comes in from the internet.
  */
 export function controlPlaneIngress(config: HybridConfig, groups: Groups, loadBalancerCidrs: readonly string[]): IngressRule[] {
   const apiSources = [
@@ -27,12 +35,17 @@ export function controlPlaneIngress(config: HybridConfig, groups: Groups, loadBa
       { protocol: 'tcp', fromPort: TALOS_API_PORT, toPort: TALOS_API_PORT, cidr, description: `Talos API from ${who}` },
       { protocol: 'tcp', fromPort: KUBE_API_PORT, toPort: KUBE_API_PORT, cidr, description: `Kubernetes API from ${who}` },
     ]),
-    vpnRule(config),
   ];
 }
 
-export function workerIngress(config: HybridConfig, groups: Groups): IngressRule[] {
-  return [...memberRules(groups), vpnRule(config)];
+export function workerIngress(config: HybridConfig, groups: Groups, crossSite: readonly CrossSitePort[] = []): IngressRule[] {
+  const fromOnprem = crossSite.map((p) => ({ protocol: p.protocol, fromPort: p.port, toPort: p.port, cidr: config.onprem.cidr, description: `${p.what} from on-prem, over the VPN` }));
+  return [...memberRules(groups), ...fromOnprem];
+}
+
+/** The VPN gateway accepts the VPN port from the on-prem site's public address, and nothing else from outside. */
+export function vpnGatewayIngress(config: HybridConfig): IngressRule[] {
+  return [{ protocol: 'udp', fromPort: config.vpn.port, toPort: config.vpn.port, cidr: `${config.onprem.publicEndpoint}/32`, description: 'site-to-site VPN from on-prem' }];
 }
 
 function memberRules(groups: Groups): IngressRule[] {
@@ -42,6 +55,3 @@ function memberRules(groups: Groups): IngressRule[] {
   ];
 }
 
-function vpnRule(config: HybridConfig): IngressRule {
-  return { protocol: 'udp', fromPort: config.vpn.port, toPort: config.vpn.port, cidr: `${config.onprem.publicEndpoint}/32`, description: 'site-to-site VPN from on-prem' };
-}

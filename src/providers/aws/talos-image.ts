@@ -12,6 +12,8 @@ export interface NodeImages {
   /** AMI per role, matching the architecture of the role's instance type. */
   controlplane: string;
   worker: string;
+  /** The VPN gateway's (vpn.awsGateway.instanceType). */
+  gateway: string;
 }
 
 /**
@@ -23,11 +25,13 @@ export async function resolveNodeImages(config: HybridConfig, clients: AwsClient
   const roles = [
     { role: 'controlplane' as const, path: 'aws.controlPlane.instanceType', type: config.aws.controlPlane.instanceType, count: config.aws.controlPlane.count },
     { role: 'worker' as const, path: 'aws.workers.instanceType', type: config.aws.workers.instanceType, count: config.aws.workers.count },
+    { role: 'gateway' as const, path: 'vpn.awsGateway.instanceType', type: config.vpn.awsGateway.instanceType, count: config.vpn.enabled ? 1 : 0 },
   ].filter((r) => r.count > 0);
   const types = [...new Set(roles.map((r) => r.type))];
   const [described, offerings] = await Promise.all([
     clients.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: types as never[] })).catch((error: unknown) => {
-      if (/InvalidInstanceType/.test(String((error as { code?: string }).code ?? error))) throw new UsageError(`an instance type in aws.controlPlane/aws.workers does not exist: ${(error as Error).message}`);
+      if (/InvalidInstanceType/.test(String((error as { code?: string }).code ?? error)))
+        throw new UsageError(`an instance type in aws.controlPlane, aws.workers or vpn.awsGateway does not exist: ${(error as Error).message}`);
       throw error;
     }),
     clients.ec2.send(new DescribeInstanceTypeOfferingsCommand({ LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }] })),
@@ -48,7 +52,7 @@ export async function resolveNodeImages(config: HybridConfig, clients: AwsClient
   }
   const images: Partial<NodeImages> = {};
   for (const { role, type } of roles) images[role] = config.aws.talosAmi ?? (await findTalosAmi(clients, config.talos.version, config.aws.region, archOf.get(type) ?? 'amd64'));
-  return { controlplane: images.controlplane ?? '', worker: images.worker ?? images.controlplane ?? '' };
+  return { controlplane: images.controlplane ?? '', worker: images.worker ?? images.controlplane ?? '', gateway: images.gateway ?? images.worker ?? images.controlplane ?? '' };
 }
 
 export async function findTalosAmi(clients: AwsClients, version: string, region: string, arch: Arch): Promise<string> {

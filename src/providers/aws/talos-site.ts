@@ -3,9 +3,9 @@ import { defaultKubernetesVersion } from '../../core/config/talos-versions.ts';
 import type { StateDir } from '../../core/state.ts';
 import { type KubeOptions, kubeSite } from '../../kube/access.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
-import { encodeConfig, machineConfig } from '../../talos/machine-config.ts';
-import { applyPatches, defaultPatchFiles, patchLoader } from '../../talos/patches.ts';
-import { type SiteView, type TalosSite, kubeconfigFileName } from '../../talos/site.ts';
+import { machineConfig } from '../../talos/machine-config.ts';
+import { finishedConfig, patchLoader } from '../../talos/patches.ts';
+import { type ConfigExtension, type SiteView, type TalosSite, kubeconfigFileName } from '../../talos/site.ts';
 import { instanceKind } from './kinds/instance.ts';
 import { loadBalancerKind } from './kinds/load-balancer.ts';
 import type { AwsProvider } from './provider.ts';
@@ -26,11 +26,11 @@ export function kubernetesEndpoint(dnsName: string): string {
   return `https://${dnsName}:6443`;
 }
 
-export function awsSite(config: HybridConfig, provider: AwsProvider, state: StateDir, kube: KubeOptions = {}): AwsSite {
+export function awsSite(config: HybridConfig, provider: AwsProvider, state: StateDir, kube: KubeOptions = {}, extend?: ConfigExtension): AwsSite {
   const t = config.talos.timeouts;
   const kubernetesVersion = config.talos.kubernetesVersion ?? defaultKubernetesVersion(config.talos.version);
   const patch = patchLoader();
-  return {
+  const site: AwsSite = {
     ...provider,
     ...kubeSite('aws', config.metadata.name, state, kubeconfigFileName('aws'), config.service.rolloutSeconds, kube),
     site: 'aws',
@@ -66,11 +66,9 @@ export function awsSite(config: HybridConfig, provider: AwsProvider, state: Stat
         serviceSubnet: config.kubernetes.aws.serviceSubnet,
         certSANs: [new URL(endpoint).hostname],
       });
-      const files = [
-        ...defaultPatchFiles(node.role),
-        ...config.talos.patches.filter((p) => (p.site ?? 'aws') === 'aws' && (p.role ?? node.role) === node.role).map((p) => p.file),
-      ];
-      return encodeConfig(applyPatches(documents, await Promise.all(files.map(patch))));
+      const files = config.talos.patches.filter((p) => (p.site ?? 'aws') === 'aws' && (p.role ?? node.role) === node.role).map((p) => p.file);
+      return finishedConfig(documents, node.role, files, patch, extend?.(site, node, bundle));
     },
   };
+  return site;
 }

@@ -3,9 +3,9 @@ import { defaultKubernetesVersion } from '../../core/config/talos-versions.ts';
 import type { StateDir } from '../../core/state.ts';
 import { type KubeOptions, kubeSite } from '../../kube/access.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
-import { encodeConfig, machineConfig } from '../../talos/machine-config.ts';
-import { applyPatches, defaultPatchFiles, patchLoader } from '../../talos/patches.ts';
-import { type TalosNode, type TalosSite, type TalosTimeouts, kubeconfigFileName } from '../../talos/site.ts';
+import { machineConfig } from '../../talos/machine-config.ts';
+import { finishedConfig, patchLoader } from '../../talos/patches.ts';
+import { type ConfigExtension, type TalosNode, type TalosSite, type TalosTimeouts, kubeconfigFileName } from '../../talos/site.ts';
 
 /** The on-prem site knows its nodes and their addresses up front, from the inventory. */
 export interface OnpremSite extends TalosSite, KubeSite {
@@ -20,7 +20,7 @@ export function onpremNodeId(address: string): string {
 }
 
 /** The on-prem site: physical hosts from `onprem.nodes`, configured over the Talos API. */
-export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOptions = {}): OnpremSite {
+export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOptions = {}, extend?: ConfigExtension): OnpremSite {
   const t = config.talos.timeouts;
   const timeouts: TalosTimeouts = { reachMs: t.reachSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 };
   const endpoint = config.onprem.controlPlaneEndpoint;
@@ -34,7 +34,7 @@ export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOpti
   }));
   const patch = patchLoader();
 
-  return {
+  const site: OnpremSite = {
     ...kubeSite('onprem', config.metadata.name, state, kubeconfigFileName('onprem'), config.service.rolloutSeconds, kube),
     site: 'onprem',
     platform: 'metal',
@@ -63,11 +63,9 @@ export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOpti
         ...(inventory?.installDisk ? { installDisk: inventory.installDisk } : {}),
         ...(inventory?.hostname ? { hostname: inventory.hostname } : {}),
       });
-      const files = [
-        ...defaultPatchFiles(node.role),
-        ...config.talos.patches.filter((p) => (p.site ?? 'onprem') === 'onprem' && (p.role ?? node.role) === node.role).map((p) => p.file),
-      ];
-      return encodeConfig(applyPatches(documents, await Promise.all(files.map(patch))));
+      const files = config.talos.patches.filter((p) => (p.site ?? 'onprem') === 'onprem' && (p.role ?? node.role) === node.role).map((p) => p.file);
+      return finishedConfig(documents, node.role, files, patch, extend?.(site, node, bundle));
     },
   };
+  return site;
 }

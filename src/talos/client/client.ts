@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { type Client, type ClientReadableStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { parse as parseYaml } from 'yaml';
 import { parsePrivateKey, spkiFingerprint } from '../pki.ts';
 import { extractFile } from './tar.ts';
 import { TalosError, TalosUnreachableError, isUnavailable, talosError } from './errors.ts';
@@ -10,10 +11,13 @@ import {
   type DataMessage,
   type EtcdMembersMessage,
   type Messages,
+  type NetworkDeviceStatsMessage,
   type NodeMetadata,
+  type ResourceMessage,
   type ServiceListMessage,
   type VersionMessage,
   machineServiceClient,
+  stateServiceClient,
 } from './proto.ts';
 
 export const TALOS_API_PORT = 50000;
@@ -30,6 +34,12 @@ export interface TalosClientOptions {
   nodes?: string[];
 }
 
+/** A Talos resource read through COSI: its id, and its spec as Talos's YAML gives it. */
+export interface TalosResource<Spec = Record<string, unknown>> {
+  id: string;
+  spec: Spec;
+}
+
 type Unary = (request: unknown, metadata: Metadata, options: { deadline: Date }, callback: (error: ServiceError | null, response: unknown) => void) => void;
 
 /**
@@ -44,6 +54,7 @@ export class TalosClient {
   private readonly timeoutMs: number;
   private readonly defaultNodes: string[] | undefined;
   private channel: Promise<Client> | undefined;
+  private state: Promise<Client> | undefined;
 
   constructor(endpoint: string, creds: TalosCredentials, options: TalosClientOptions = {}) {
     this.endpoint = endpoint;
@@ -55,6 +66,7 @@ export class TalosClient {
   }
 
   close(): void {
+    void this.state?.then((c) => c.close(), () => undefined);
     void this.channel?.then((c) => c.close(), () => undefined);
   }
 
@@ -72,6 +84,48 @@ export class TalosClient {
       });
     })();
     return this.channel;
+  }
+
+  /** COSI's State service on the same connection. */
+  private stateClient(): Promise<Client> {
+    this.state ??= this.client().then((machine) => {
+      const Service = stateServiceClient();
+      // The credentials are the shared channel's; these are never used.
+      return new Service(this.target, credentials.createInsecure(), { channelOverride: machine.getChannel() });
+    });
+    return this.state;
+  }
+
+  /**
+   * Every resource of a type in a namespace (`talosctl get`), on one node: this endpoint's node,
+   * or `node` through it (apid's single-node `node` metadata, which is how COSI calls are routed).
+   */
+  async resources<Spec = Record<string, unknown>>(namespace: string, type: string, node?: string): Promise<TalosResource<Spec>[]> {
+    const target = node ?? this.defaultNodes?.[0] ?? this.endpoint;
+    const client = await this.stateClient().catch((error: unknown) => {
+      throw talosError(target, error, this.mode);
+    });
+    const metadata = new Metadata();
+    const routed = node ?? (this.defaultNodes?.length === 1 ? this.defaultNodes[0] : undefined);
+    if (routed) metadata.add('node', routed);
+    const list = (client as unknown as Record<string, (req: unknown, md: Metadata, opts: { deadline: Date }) => ClientReadableStream<{ resource?: ResourceMessage }>>).list;
+    if (!list) throw new Error('List is not in the proto');
+    const found: TalosResource<Spec>[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = list.call(client, { namespace, type }, metadata, { deadline: this.deadline() });
+      call.on('data', (message: { resource?: ResourceMessage }) => {
+        const resource = message.resource;
+        if (resource?.metadata) found.push({ id: resource.metadata.id, spec: (parseYaml(resource.spec?.yamlSpec ?? '') ?? {}) as Spec });
+      });
+      call.on('error', (error) => reject(talosError(target, error, this.mode)));
+      call.on('end', () => resolve());
+    });
+    return found;
+  }
+
+  /** Interface counters of each node (/proc/net/dev). */
+  async networkDeviceStats(nodes?: string[]): Promise<NetworkDeviceStatsMessage[]> {
+    return this.unary<NetworkDeviceStatsMessage>('networkDeviceStats', {}, nodes);
   }
 
   async version(nodes?: string[]): Promise<VersionMessage[]> {

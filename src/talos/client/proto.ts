@@ -3,23 +3,30 @@ import { type GrpcObject, type ServiceClientConstructor, loadPackageDefinition }
 import { loadSync } from '@grpc/proto-loader';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../proto/talos/', import.meta.url));
+const COSI_PROTO_DIR = fileURLToPath(new URL('../../../proto/cosi/', import.meta.url));
+const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true } as const;
 
 let machineService: ServiceClientConstructor | undefined;
+let stateService: ServiceClientConstructor | undefined;
 
 /** The MachineService client class, from our own proto files (loaded once). */
 export function machineServiceClient(): ServiceClientConstructor {
   if (!machineService) {
-    const definition = loadSync('machine.proto', {
-      includeDirs: [PROTO_DIR],
-      keepCase: false,
-      longs: String,
-      enums: String,
-      defaults: true,
-    });
+    const definition = loadSync('machine.proto', { includeDirs: [PROTO_DIR], ...LOADER_OPTIONS });
     const root = loadPackageDefinition(definition) as GrpcObject & { machine: { MachineService: ServiceClientConstructor } };
     machineService = root.machine.MachineService;
   }
   return machineService;
+}
+
+/** COSI's State service client class: Talos serves its resources (links, addresses) through it. */
+export function stateServiceClient(): ServiceClientConstructor {
+  if (!stateService) {
+    const definition = loadSync('state.proto', { includeDirs: [COSI_PROTO_DIR], ...LOADER_OPTIONS });
+    const root = loadPackageDefinition(definition) as GrpcObject & { cosi: { resource: { State: ServiceClientConstructor } } };
+    stateService = root.cosi.resource.State;
+  }
+  return stateService;
 }
 
 /** apid's per-node metadata on every message of a response. */
@@ -77,4 +84,24 @@ export interface DataMessage {
 /** Every response is `{ messages: [...] }`, one message per node. */
 export interface Messages<T> {
   messages: T[];
+}
+
+/** One COSI resource as Talos serves it: metadata, and the spec as YAML. */
+export interface ResourceMessage {
+  metadata?: { namespace: string; type: string; id: string; version: string; phase: string };
+  spec?: { yamlSpec: string };
+}
+
+/** Interface counters (uint64 as decimal strings). */
+export interface NetDevMessage {
+  name: string;
+  rxBytes: string;
+  rxPackets: string;
+  txBytes: string;
+  txPackets: string;
+}
+
+export interface NetworkDeviceStatsMessage {
+  metadata?: NodeMetadata;
+  devices: NetDevMessage[];
 }

@@ -114,9 +114,9 @@ async function converge(spec: NodeSpec, ctx: Ctx): Promise<Found<NodeState>> {
   const bundle = await readBundle(site);
   if (!bundle) throw new Error(`the ${site.site} secrets bundle is missing`);
   const creds = await adminCredentials(bundle);
-  const config = await site.configFor(node, bundle, known(spec.endpoint));
-
   const probe = await waitUntilReachable(site, node, creds, via, ctx);
+  // After it answers: a layer above may ask the node itself what goes into its config.
+  const config = await site.configFor(node, bundle, known(spec.endpoint));
   if (probe === 'maintenance') {
     ctx.report('applying the config (maintenance mode)');
     await withClient(connect(node, 'maintenance', site.timeouts), (c) => c.applyConfiguration(config, { mode: 'REBOOT' }));

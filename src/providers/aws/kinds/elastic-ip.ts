@@ -12,6 +12,8 @@ export interface ElasticIpSpec {
 export interface ElasticIpState {
   allocationId: string;
   publicIp: string;
+  /** Set while the address is associated with an instance (not with a NAT gateway). */
+  instance?: { associationId: string; instanceId: string; privateIp: string };
   tags: Tags;
 }
 
@@ -22,7 +24,8 @@ export const elasticIpKind: AwsKind<ElasticIpSpec, ElasticIpState> = {
     const result = await provider.clients.ec2.send(new DescribeAddressesCommand({ Filters: clusterFilter(provider) }));
     return (result.Addresses ?? []).map((a) => {
       const tags = toRecord(a.Tags);
-      const state: ElasticIpState = { allocationId: a.AllocationId ?? '', publicIp: a.PublicIp ?? '', tags };
+      const instance = a.InstanceId && a.AssociationId ? { associationId: a.AssociationId, instanceId: a.InstanceId, privateIp: a.PrivateIpAddress ?? '' } : undefined;
+      const state: ElasticIpState = { allocationId: a.AllocationId ?? '', publicIp: a.PublicIp ?? '', ...(instance ? { instance } : {}), tags };
       return { id: componentOf(tags) ?? '', ref: state.allocationId, state };
     });
   },

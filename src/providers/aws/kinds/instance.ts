@@ -1,4 +1,6 @@
 import {
+  type Instance,
+  ModifyInstanceAttributeCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
@@ -8,7 +10,6 @@ import {
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Val, known } from '../../../core/engine/model.ts';
-import type { Role } from '../../../talos/machine-config.ts';
 import { collect, deleting } from '../calls.ts';
 import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
@@ -20,7 +21,8 @@ export const TAG_ROLE = 'hybridctl.dev/role';
 export const TAG_INDEX = 'hybridctl.dev/index';
 
 export interface InstanceSpec {
-  role: Role;
+  /** `controlplane`, `worker`, or `gateway` (the VPN's). */
+  role: string;
   index: number;
   zone: string;
   subnetId: Val;
@@ -32,6 +34,8 @@ export interface InstanceSpec {
   kmsKeyArn: Val;
   /** The machine config, as user-data; made at launch from the site's secrets and the endpoint. */
   userData: () => Promise<string>;
+  /** false for a router (the VPN gateway forwards packets that are not its own); left alone when absent. */
+  sourceDestCheck?: boolean;
   tags: Tags;
 }
 
@@ -42,6 +46,8 @@ export interface InstanceState {
   role: string;
   amiId: string;
   instanceType: string;
+  networkInterfaceId: string;
+  sourceDestCheck: boolean;
   tags: Tags;
 }
 
@@ -72,6 +78,8 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
           role: tags[TAG_ROLE] ?? '',
           amiId: i.ImageId ?? '',
           instanceType: i.InstanceType ?? '',
+          networkInterfaceId: i.NetworkInterfaces?.[0]?.NetworkInterfaceId ?? '',
+          sourceDestCheck: i.SourceDestCheck ?? true,
           tags,
         };
         return { id: componentOf(tags) ?? state.instanceId, ref: state.instanceId, state };
@@ -80,11 +88,20 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
 
   diff(state, spec) {
     // Image and type changes apply to new nodes only: existing ones are upgraded through Talos, not replaced.
-    return { changes: tagChange(state.tags, spec.tags) };
+    const check = spec.sourceDestCheck !== undefined && spec.sourceDestCheck !== state.sourceDestCheck ? [{ field: 'sourceDestCheck', from: state.sourceDestCheck, to: spec.sourceDestCheck }] : [];
+    return { changes: [...check, ...tagChange(state.tags, spec.tags)] };
   },
 
   describe(spec) {
-    return { role: spec.role, zone: spec.zone, instanceType: spec.instanceType, ami: spec.amiId, rootVolume: `${spec.diskGiB} GiB gp3, encrypted with the cluster key`, metadata: 'IMDSv2 only' };
+    return {
+      role: spec.role,
+      zone: spec.zone,
+      instanceType: spec.instanceType,
+      ami: spec.amiId,
+      rootVolume: `${spec.diskGiB} GiB gp3, encrypted with the cluster key`,
+      metadata: 'IMDSv2 only',
+      ...(spec.sourceDestCheck === false ? { sourceDestCheck: 'off (it routes for the site)' } : {}),
+    };
   },
 
   async create(spec, ctx) {
@@ -113,7 +130,8 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
     const instanceId = instance?.InstanceId ?? '';
     ctx.report(`waiting for ${instanceId} to run`);
     const ran = await waitUntilInstanceRunning({ client: ec2, maxWaitTime: 600, minDelay: 5, abortSignal: ctx.signal }, { InstanceIds: [instanceId] });
-    const running = (ran.reason as { Reservations?: { Instances?: { PrivateIpAddress?: string }[] }[] } | undefined)?.Reservations?.[0]?.Instances?.[0];
+    const running = (ran.reason as { Reservations?: { Instances?: Instance[] }[] } | undefined)?.Reservations?.[0]?.Instances?.[0];
+    if (spec.sourceDestCheck === false) await setSourceDestCheck(ctx, instanceId, false);
     const state: InstanceState = {
       instanceId,
       privateIp: running?.PrivateIpAddress ?? instance?.PrivateIpAddress ?? '',
@@ -121,12 +139,18 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
       role: spec.role,
       amiId: spec.amiId,
       instanceType: spec.instanceType,
+      networkInterfaceId: running?.NetworkInterfaces?.[0]?.NetworkInterfaceId ?? instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId ?? '',
+      sourceDestCheck: spec.sourceDestCheck ?? true,
       tags: spec.tags,
     };
     return { id: ctx.id, ref: instanceId, state };
   },
 
-  update: tagsOnlyUpdate((state) => state.instanceId),
+  async update(found, spec, changes, ctx) {
+    if (spec.sourceDestCheck !== undefined && changes.some((c) => c.field === 'sourceDestCheck')) await setSourceDestCheck(ctx, found.state.instanceId, spec.sourceDestCheck);
+    const updated = await retagged(found, spec, changes, ctx);
+    return { ...updated, state: { ...updated.state, sourceDestCheck: spec.sourceDestCheck ?? updated.state.sourceDestCheck } };
+  },
 
   async destroy(found, ctx) {
     const ec2 = ctx.provider.clients.ec2;
@@ -136,9 +160,16 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
   },
 
   outputs(found) {
-    return { instanceId: found.state.instanceId, privateIp: found.state.privateIp };
+    return { instanceId: found.state.instanceId, privateIp: found.state.privateIp, networkInterfaceId: found.state.networkInterfaceId };
   },
 };
+
+const retagged = tagsOnlyUpdate<InstanceState>((state) => state.instanceId);
+
+async function setSourceDestCheck(ctx: AwsAct, instanceId: string, value: boolean): Promise<void> {
+  ctx.report(`turning the source/destination check ${value ? 'on' : 'off'}`);
+  await ctx.provider.clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: value } }));
+}
 
 /** A new instance profile takes a few seconds to reach EC2 ("Invalid IAM Instance Profile"): wait for it. */
 async function whileProfilePropagates<T>(ctx: AwsAct, launch: () => Promise<T>): Promise<T> {
@@ -155,6 +186,6 @@ async function whileProfilePropagates<T>(ctx: AwsAct, launch: () => Promise<T>):
   }
 }
 
-export function nodeTags(role: Role, index: number): Tags {
+export function nodeTags(role: string, index: number): Tags {
   return { [TAG_ROLE]: role, [TAG_INDEX]: String(index) };
 }

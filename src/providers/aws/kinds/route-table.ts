@@ -6,6 +6,7 @@ import {
   DeleteRouteTableCommand,
   DisassociateRouteTableCommand,
   ReplaceRouteCommand,
+  type Route as EC2Route,
   paginateDescribeRouteTables,
 } from '@aws-sdk/client-ec2';
 import { isDeepStrictEqual } from 'node:util';
@@ -33,7 +34,9 @@ export interface RouteTableSpec {
 export interface RouteTableState {
   routeTableId: string;
   vpcId: string;
+  /** Routes to gateways this kind manages; routes to network interfaces are the vpc-route kind's. */
   routes: { destination: string; target: string }[];
+  interfaceRoutes: { destination: string; networkInterfaceId: string }[];
   associations: { associationId: string; subnetId: string }[];
   tags: Tags;
 }
@@ -51,9 +54,12 @@ export const routeTableKind: AwsKind<RouteTableSpec, RouteTableState> = {
           routeTableId: t.RouteTableId ?? '',
           vpcId: t.VpcId ?? '',
           // Only routes someone created: not the VPC's local route, not propagated ones.
-          routes: (t.Routes ?? [])
-            .filter((r) => r.Origin === 'CreateRoute' && r.DestinationCidrBlock)
+          routes: created(t.Routes)
+            .filter((r) => !r.NetworkInterfaceId && !r.InstanceId)
             .map((r) => ({ destination: r.DestinationCidrBlock ?? '', target: r.GatewayId ?? r.NatGatewayId ?? '' })),
+          interfaceRoutes: created(t.Routes)
+            .filter((r) => r.NetworkInterfaceId)
+            .map((r) => ({ destination: r.DestinationCidrBlock ?? '', networkInterfaceId: r.NetworkInterfaceId ?? '' })),
           associations: (t.Associations ?? [])
             .filter((a) => !a.Main && a.SubnetId)
             .map((a) => ({ associationId: a.RouteTableAssociationId ?? '', subnetId: a.SubnetId ?? '' })),
@@ -84,7 +90,7 @@ export const routeTableKind: AwsKind<RouteTableSpec, RouteTableState> = {
       new CreateRouteTableCommand({ VpcId: known(spec.vpcId), TagSpecifications: tagSpecs('route-table', spec.tags) }),
     );
     const routeTableId = created.RouteTable?.RouteTableId ?? '';
-    const found = { id: ctx.id, ref: routeTableId, state: { routeTableId, vpcId: known(spec.vpcId), routes: [], associations: [], tags: spec.tags } };
+    const found = { id: ctx.id, ref: routeTableId, state: { routeTableId, vpcId: known(spec.vpcId), routes: [], interfaceRoutes: [], associations: [], tags: spec.tags } };
     return this.update(found, spec, this.diff(found.state, spec).changes, ctx);
   },
 
@@ -106,6 +112,10 @@ export const routeTableKind: AwsKind<RouteTableSpec, RouteTableState> = {
     return { routeTableId: found.state.routeTableId };
   },
 };
+
+function created(routes: readonly EC2Route[] | undefined): EC2Route[] {
+  return (routes ?? []).filter((r) => r.Origin === 'CreateRoute' && r.DestinationCidrBlock);
+}
 
 function targetFields(target: string): { GatewayId?: string; NatGatewayId?: string } {
   return target.startsWith('nat-') ? { NatGatewayId: target } : { GatewayId: target };

@@ -1,0 +1,34 @@
+import { ActionError } from '../core/errors.ts';
+import { adminCredentials } from '../talos/credentials.ts';
+import { probeNode } from '../talos/probe.ts';
+import type { SecretsBundle } from '../talos/secrets.ts';
+import { type TalosNode, type TalosSite, connect, withClient } from '../talos/site.ts';
+import type { NodeLink } from './documents.ts';
+
+interface AddressSpec {
+  address?: string;
+  linkName?: string;
+  layer?: string;
+}
+
+/**
+ * The link that carries a node's address, and whether DHCP gave it, as Talos reports it
+ * (`talosctl get addressspecs`): the merged address specs name the link and the layer the
+ * address came from (`operator` is DHCP).
+ */
+export async function nodeLink(site: TalosSite, node: Pick<TalosNode, 'address' | 'fingerprint'>, bundle: SecretsBundle): Promise<NodeLink> {
+  const creds = await adminCredentials(bundle);
+  const probe = await probeNode(site, { id: node.address, role: 'worker', ...node }, creds);
+  if (probe.mode === 'unreachable') throw new ActionError(`Talos node ${node.address}: does not answer, so hybridctl cannot tell which of its links carries ${node.address}`, 'is it running?');
+  const specs = await withClient(connect(node, probe.mode === 'configured' ? creds : 'maintenance', site.timeouts), (c) =>
+    c.resources<AddressSpec>('network', 'AddressSpecs.net.talos.dev'),
+  );
+  const own = specs.find((s) => s.spec.address?.split('/')[0] === node.address && s.spec.linkName);
+  if (!own?.spec.linkName) {
+    throw new ActionError(
+      `Talos node ${node.address}: none of its links carries ${node.address} (links with addresses: ${specs.map((s) => `${s.spec.linkName} ${s.spec.address}`).join(', ') || 'none'})`,
+      'the inventory address must be the node\'s own address on the on-prem network',
+    );
+  }
+  return { name: own.spec.linkName, dhcp: own.spec.layer === 'operator' };
+}
