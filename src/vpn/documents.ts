@@ -7,6 +7,14 @@ export const GATEWAY_LABEL = 'hybridctl.dev/vpn-gateway';
 /** Keeps workloads off the AWS gateway: it forwards the site's traffic and nothing else. */
 export const GATEWAY_TAINT = 'hybridctl.dev/vpn-gateway';
 
+/**
+ * Talos runs DHCP on its own only while a config has no network document at all: the tunnel or a
+ * route would end it (machinery's Container.RunDefaultDHCPOperators), so every link that has
+ * its address from DHCP asks for DHCP explicitly. AWS images boot with `net.ifnames=0`: their
+ * one link is eth0.
+ */
+const AWS_PRIMARY_LINK = 'eth0';
+
 /** A gateway's own private key and its peer's public key. */
 export interface GatewayKeys {
   privateKey: string;
@@ -28,6 +36,7 @@ export function awsGatewayPatch(plan: VpnPlan, keys: GatewayKeys): Patch {
         },
       },
       wireguardConfig(plan.aws, plan.port, keys),
+      dhcp(AWS_PRIMARY_LINK),
     ],
   };
 }
@@ -37,30 +46,38 @@ export function awsGatewayPatch(plan: VpnPlan, keys: GatewayKeys): Patch {
  * keepalives, so the on-prem edge needs no inbound port forward. Without a known endpoint (the
  * AWS side does not exist yet) it waits for the AWS side to call, which it never will.
  */
-export function onpremGatewayPatch(plan: VpnPlan, keys: GatewayKeys, awsPublicIp: string | undefined): Patch {
+export function onpremGatewayPatch(plan: VpnPlan, keys: GatewayKeys, awsPublicIp: string | undefined, network: NodeNetwork): Patch {
   return {
     source: 'hybridctl VPN (on-prem gateway)',
     documents: [
       { machine: { nodeLabels: { [GATEWAY_LABEL]: 'onprem' } } },
       wireguardConfig(plan.onprem, plan.port, keys, awsPublicIp ? { endpoint: `${awsPublicIp}:${plan.port}`, keepaliveSeconds: KEEPALIVE_SECONDS } : undefined),
+      ...network.dhcpLinks.map(dhcp),
     ],
   };
 }
 
-/** The physical link that carries an on-prem node's address, as Talos reports it. */
-export interface NodeLink {
-  name: string;
-  /** The address came from DHCP: Talos's default DHCP stops on a link a LinkConfig names, so DHCP is asked for explicitly. */
-  dhcp: boolean;
+/** An on-prem node's links as Talos reports them. */
+export interface NodeNetwork {
+  /** The link that carries the node's inventory address. */
+  link: string;
+  /** Every link whose address came from DHCP: they keep DHCP once the node has a network document. */
+  dhcpLinks: string[];
 }
 
 /** Another on-prem node reaches the VPC through the on-prem gateway, on the link that carries its address. */
-export function routedNodePatch(plan: VpnPlan, link: NodeLink): Patch {
-  const documents: ConfigDocument[] = [
-    { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: link.name, routes: [{ destination: plan.vpcCidr, gateway: plan.onpremGateway }] },
-  ];
-  if (link.dhcp) documents.push({ apiVersion: 'v1alpha1', kind: 'DHCPv4Config', name: link.name });
-  return { source: 'hybridctl VPN (route to the VPC)', documents };
+export function routedNodePatch(plan: VpnPlan, network: NodeNetwork): Patch {
+  return {
+    source: 'hybridctl VPN (route to the VPC)',
+    documents: [
+      { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: network.link, routes: [{ destination: plan.vpcCidr, gateway: plan.onpremGateway }] },
+      ...network.dhcpLinks.map(dhcp),
+    ],
+  };
+}
+
+function dhcp(link: string): ConfigDocument {
+  return { apiVersion: 'v1alpha1', kind: 'DHCPv4Config', name: link };
 }
 
 function wireguardConfig(end: TunnelEnd, port: number, keys: GatewayKeys, dial?: { endpoint: string; keepaliveSeconds: number }): ConfigDocument {

@@ -13,7 +13,7 @@ import { awsGatewayPatch, onpremGatewayPatch, routedNodePatch } from './document
 import { readAllGatewayKeys } from './key-store.ts';
 import { AWS_GATEWAY_ID, awsGatewayKind } from './kinds/aws-gateway.ts';
 import { VPN_KEYS_ID, vpnKeysKind } from './kinds/keys.ts';
-import { nodeLink } from './node-link.ts';
+import { nodeNetwork } from './node-network.ts';
 import { type VpnPlan, routerRoute, vpnPlan } from './plan.ts';
 
 /** What the VPN adds to each site, for pipeline.ts to compose. */
@@ -36,7 +36,7 @@ export interface VpnLayer {
 export interface VpnLayerOptions {
   /** AWS, when it can be asked in this run (the on-prem gateway dials the AWS gateway's address). */
   aws?: AwsProvider;
-  /** `talos gen`: a node that cannot be asked for its link gets no route, and a note says so. */
+  /** `talos gen`: a node that cannot be asked for its links gets no VPN documents, and a note says so. */
   onUnreadableLink?: (address: string, error: unknown) => void;
 }
 
@@ -53,19 +53,19 @@ export function vpnLayer(config: HybridConfig, state: StateDir, options: VpnLaye
   };
 
   const onpremExtension: ConfigExtension = async (site, node, bundle) => {
-    if (node.address === plan.onpremGateway) {
-      const keys = await readAllGatewayKeys(state);
-      if (!keys) return [];
-      const aws = await peer.read();
-      return [onpremGatewayPatch(plan, { privateKey: keys.onprem.privateKey, peerPublicKey: keys.aws.publicKey }, aws?.publicIp)];
-    }
+    let network;
     try {
-      return [routedNodePatch(plan, await nodeLink(site, node, bundle))];
+      network = await nodeNetwork(site, node, bundle);
     } catch (error) {
       if (!options.onUnreadableLink) throw error;
       options.onUnreadableLink(node.address, error);
       return [];
     }
+    if (node.address !== plan.onpremGateway) return [routedNodePatch(plan, network)];
+    const keys = await readAllGatewayKeys(state);
+    if (!keys) return [];
+    const aws = await peer.read();
+    return [onpremGatewayPatch(plan, { privateKey: keys.onprem.privateKey, peerPublicKey: keys.aws.publicKey }, aws?.publicIp, network)];
   };
 
   return {

@@ -6,12 +6,11 @@ import { parseConfig } from '../../src/core/config/load.ts';
 import { StateDir } from '../../src/core/state.ts';
 import { AwsClients } from '../../src/providers/aws/clients.ts';
 import { awsSite } from '../../src/providers/aws/talos-site.ts';
-import { onpremSite } from '../../src/providers/metal/site.ts';
 import { machineConfig } from '../../src/talos/machine-config.ts';
 import { finishedConfig, patchLoader } from '../../src/talos/patches.ts';
 import { type SecretsBundle, generateBundle } from '../../src/talos/secrets.ts';
 import { GATEWAY_TALOS_ID } from '../../src/vpn/aws-stack.ts';
-import { routedNodePatch } from '../../src/vpn/documents.ts';
+import { onpremGatewayPatch, routedNodePatch } from '../../src/vpn/documents.ts';
 import { ensureGatewayKeys } from '../../src/vpn/key-store.ts';
 import { vpnLayer } from '../../src/vpn/layer.ts';
 import { EXAMPLE } from '../support/config.ts';
@@ -28,9 +27,24 @@ beforeAll(async () => {
   state = new StateDir(join(dir, 'state'));
   bundle = await generateBundle();
   await ensureGatewayKeys(state);
-  // As if AWS had been asked before: the on-prem gateway dials this Elastic IP.
-  await state.write('wireguard/aws-gateway-address', '3.120.15.9\n');
 });
+
+/** An on-prem node's own documents, before the VPN's. */
+function documents(role: 'controlplane' | 'worker') {
+  return machineConfig({
+    bundle,
+    clusterName: 'demo-onprem',
+    endpoint: config.onprem.controlPlaneEndpoint,
+    role,
+    platform: 'metal',
+    talosVersion: 'v1.13.9',
+    kubernetesVersion: '1.36.3',
+    podSubnet: '10.245.0.0/16',
+    serviceSubnet: '10.112.0.0/12',
+    certSANs: ['192.168.10.10'],
+    installDisk: '/dev/sda',
+  });
+}
 
 function write(name: string, text: string): string {
   const file = join(dir, name);
@@ -45,16 +59,17 @@ describe("Talos's own code accepts, strictly", () => {
     const site = awsSite(config, provider, state, {}, vpn?.awsExtension);
     const text = await site.configFor({ id: GATEWAY_TALOS_ID, address: '', role: 'worker' }, bundle, 'https://demo-api-1.elb.eu-central-1.amazonaws.com:6443');
     expect(text).toContain('kind: WireguardConfig');
+    expect(text).toContain('kind: DHCPv4Config\nname: eth0');
     expect(text).not.toMatch(/endpoint: \d/);
     expect(await talosCheck(['config', '--mode', 'cloud', write('aws-gateway.yaml', text)])).toContain('ok');
   });
 
-  it("the on-prem gateway's config (metal), dialling the Elastic IP", async () => {
-    const vpn = vpnLayer(config, state);
-    const site = onpremSite(config, state, {}, vpn?.onpremExtension);
-    const gateway = site.nodes.find((n) => n.address === '192.168.10.21');
-    if (!gateway) throw new Error('no gateway node');
-    const text = await site.configFor(gateway, bundle, config.onprem.controlPlaneEndpoint);
+  it("the on-prem gateway's config (metal), dialling the Elastic IP and keeping DHCP", async () => {
+    const plan = vpnLayer(config, state)?.plan;
+    if (!plan) throw new Error('no plan');
+    const keys = await ensureGatewayKeys(state);
+    const patch = onpremGatewayPatch(plan, { privateKey: keys.onprem.privateKey, peerPublicKey: keys.aws.publicKey }, '3.120.15.9', { link: 'enp1s0', dhcpLinks: ['enp1s0'] });
+    const text = await finishedConfig(documents('worker'), 'worker', [], patchLoader(), Promise.resolve([patch]));
     expect(text).toContain('endpoint: 3.120.15.9:51820');
     expect(text).toContain('persistentKeepaliveInterval: 25s');
     expect(await talosCheck(['config', '--mode', 'metal', write('onprem-gateway.yaml', text)])).toContain('ok');
@@ -64,27 +79,13 @@ describe("Talos's own code accepts, strictly", () => {
     const plan = vpnLayer(config, state)?.plan;
     if (!plan) throw new Error('no plan');
     const load = patchLoader();
-    const documents = () =>
-      machineConfig({
-        bundle,
-        clusterName: 'demo-onprem',
-        endpoint: config.onprem.controlPlaneEndpoint,
-        role: 'controlplane',
-        platform: 'metal',
-        talosVersion: 'v1.13.9',
-        kubernetesVersion: '1.36.3',
-        podSubnet: '10.245.0.0/16',
-        serviceSubnet: '10.112.0.0/12',
-        certSANs: ['192.168.10.10'],
-        installDisk: '/dev/sda',
-      });
     const userMtu = write('mtu.yaml', 'apiVersion: v1alpha1\nkind: LinkConfig\nname: enp1s0\nmtu: 9000\n');
     for (const [name, dhcp, userFiles] of [
       ['dhcp', true, []],
       ['static', false, []],
       ['with-user-link', true, [userMtu]],
     ] as const) {
-      const text = await finishedConfig(documents(), 'controlplane', userFiles, load, Promise.resolve([routedNodePatch(plan, { name: 'enp1s0', dhcp })]));
+      const text = await finishedConfig(documents('controlplane'), 'controlplane', userFiles, load, Promise.resolve([routedNodePatch(plan, { link: 'enp1s0', dhcpLinks: dhcp ? ['enp1s0'] : [] })]));
       expect(text).toContain('gateway: 192.168.10.21');
       expect(text.includes('kind: DHCPv4Config')).toBe(dhcp);
       if (userFiles.length > 0) expect(text).toMatch(/kind: LinkConfig\nname: enp1s0\nroutes:[\s\S]*mtu: 9000/);

@@ -41,7 +41,9 @@ describe('the VPN plan', () => {
     if (!plan) throw new Error('no plan');
     const aws = generateKeyPair();
     const onprem = generateKeyPair();
-    const [awsNode, awsLink] = awsGatewayPatch(plan, { privateKey: aws.privateKey, peerPublicKey: onprem.publicKey }).documents;
+    const [awsNode, awsLink, awsDhcp] = awsGatewayPatch(plan, { privateKey: aws.privateKey, peerPublicKey: onprem.publicKey }).documents;
+    // A network document ends Talos's default DHCP: the AWS gateway asks for it on its one link.
+    expect(awsDhcp).toEqual({ apiVersion: 'v1alpha1', kind: 'DHCPv4Config', name: 'eth0' });
     expect(awsNode).toEqual({
       machine: {
         nodeTaints: { 'hybridctl.dev/vpn-gateway': 'true:NoSchedule' },
@@ -50,7 +52,8 @@ describe('the VPN plan', () => {
     });
     expect(awsLink).toMatchObject({ kind: 'WireguardConfig', name: 'wg-hybrid', privateKey: aws.privateKey, listenPort: 51820, peers: [{ publicKey: onprem.publicKey, allowedIPs: plan.aws.allowedIps }] });
     expect((awsLink?.peers as object[])[0]).not.toHaveProperty('endpoint');
-    const [, onpremLink] = onpremGatewayPatch(plan, { privateKey: onprem.privateKey, peerPublicKey: aws.publicKey }, '3.120.0.9').documents;
+    const [, onpremLink, ...onpremDhcp] = onpremGatewayPatch(plan, { privateKey: onprem.privateKey, peerPublicKey: aws.publicKey }, '3.120.0.9', { link: 'enp1s0', dhcpLinks: ['enp1s0', 'enp2s0'] }).documents;
+    expect(onpremDhcp.map((d) => d.name)).toEqual(['enp1s0', 'enp2s0']);
     expect(onpremLink).toMatchObject({
       privateKey: onprem.privateKey,
       peers: [{ publicKey: aws.publicKey, endpoint: '3.120.0.9:51820', persistentKeepaliveInterval: '25s', allowedIPs: plan.onprem.allowedIps }],
@@ -59,12 +62,12 @@ describe('the VPN plan', () => {
     });
   });
 
-  it('routes the other on-prem nodes through the gateway, keeping DHCP on a DHCP link', () => {
+  it('routes the other on-prem nodes through the gateway, keeping DHCP on every DHCP link', () => {
     if (!plan) throw new Error('no plan');
-    expect(routedNodePatch(plan, { name: 'enp1s0', dhcp: true }).documents).toEqual([
+    expect(routedNodePatch(plan, { link: 'enp1s0', dhcpLinks: ['enp1s0'] }).documents).toEqual([
       { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: 'enp1s0', routes: [{ destination: '10.40.0.0/16', gateway: '192.168.10.21' }] },
       { apiVersion: 'v1alpha1', kind: 'DHCPv4Config', name: 'enp1s0' },
     ]);
-    expect(routedNodePatch(plan, { name: 'eth0', dhcp: false }).documents).toHaveLength(1);
+    expect(routedNodePatch(plan, { link: 'eth0', dhcpLinks: [] }).documents).toHaveLength(1);
   });
 });

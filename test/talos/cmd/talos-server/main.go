@@ -1,7 +1,8 @@
 // Command talos-server serves a fleet of fake Talos nodes for integration
 // tests: each node listens on IP:50000 and answers Talos's gRPC API as Talos
 // v1.13 does (see internal/fleet and README.md). Nodes come from --node flags
-// and from POST /nodes on the status endpoint.
+// and from POST /nodes on the status endpoint; with netns= their WireGuard
+// links are realised in a Linux network namespace (root only).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,11 +28,14 @@ type nodeFlags []fleet.NodeSpec
 
 func (nf *nodeFlags) String() string { return fmt.Sprint(len(*nf), " nodes") }
 
-// Set parses IP=ROLE[,mode=MODE][,preconfigured=FILE][,bootstrapped=true].
+const nodeUsage = "IP=ROLE[,mode=metal|cloud|container][,preconfigured=FILE][,bootstrapped=true]" +
+	"[,netns=NAME][,link=NAME][,prefix=N][,address=dhcp|static]"
+
+// Set parses a --node value (nodeUsage).
 func (nf *nodeFlags) Set(value string) error {
 	ip, rest, ok := strings.Cut(value, "=")
 	if !ok {
-		return errors.New("want IP=ROLE[,mode=MODE][,preconfigured=FILE][,bootstrapped=true]")
+		return errors.New("want " + nodeUsage)
 	}
 
 	parts := strings.Split(rest, ",")
@@ -48,6 +53,14 @@ func (nf *nodeFlags) Set(value string) error {
 			spec.Preconfigured, err = os.ReadFile(val)
 		case "bootstrapped":
 			spec.Bootstrapped = val == "true"
+		case "netns":
+			spec.Netns = val
+		case "link":
+			spec.Link = val
+		case "prefix":
+			spec.Prefix, err = strconv.Atoi(val)
+		case "address":
+			spec.Address = val
 		default:
 			err = fmt.Errorf("unknown option %q", key)
 		}
@@ -74,7 +87,7 @@ func main() {
 func run(logger *log.Logger) error {
 	var nodes nodeFlags
 
-	flag.Var(&nodes, "node", "IP=ROLE[,mode=metal|cloud|container][,preconfigured=FILE][,bootstrapped=true], repeatable")
+	flag.Var(&nodes, "node", nodeUsage+", repeatable")
 	rebootDelay := flag.Duration("reboot-delay", 300*time.Millisecond, "how long a rebooting node is unreachable")
 	statusAddr := flag.String("status-addr", "", "HOST:PORT for GET /status, POST and DELETE /nodes, POST /fail and POST /power-on")
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig handed out by Kubeconfig (default: generated from the config)")

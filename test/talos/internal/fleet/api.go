@@ -124,6 +124,11 @@ func (f *Fleet) RemoveNode(key string) error {
 	f.mu.Unlock()
 
 	srv.stop()
+
+	if n.net != nil {
+		n.net.close()
+	}
+
 	n.logf("removed")
 
 	return nil

@@ -167,23 +167,26 @@ func (n *Node) diffLocked(next config.Provider) (string, error) {
 
 // applyNowLocked makes a config active. Leaving maintenance mode takes the
 // node down for the reboot delay (install and reboot on metal; apid restarting
-// with the new PKI elsewhere); a configured node only picks up the new PKI.
+// with the new PKI elsewhere); otherwise the node picks up the new PKI and
+// network (network.go) live.
 func (n *Node) applyNowLocked(data []byte, cfg config.Provider, inMaintenance bool) {
 	n.setConfigLocked(data, cfg)
 
-	if inMaintenance {
-		if cfg.CompleteForBoot() {
-			n.rebootLocked()
-		}
+	if inMaintenance && cfg.CompleteForBoot() {
+		n.rebootLocked()
 
 		return
 	}
 
-	if tlsConfig, err := n.apiTLSLocked(); err == nil {
-		n.tls.Store(tlsConfig)
-	} else {
-		n.logf("keeping the API certificate: %v", err)
+	if !inMaintenance {
+		if tlsConfig, err := n.apiTLSLocked(); err == nil {
+			n.tls.Store(tlsConfig)
+		} else {
+			n.logf("keeping the API certificate: %v", err)
+		}
 	}
+
+	n.networkChangedLocked()
 }
 
 // revertAfterLocked rolls a 'try' config back unless another apply comes first.

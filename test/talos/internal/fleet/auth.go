@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"strings"
 
 	"github.com/siderolabs/talos/pkg/machinery/constants"
 	"github.com/siderolabs/talos/pkg/machinery/role"
@@ -77,8 +78,24 @@ var rules = map[string]role.Set{
 	"Version":               anyReader,
 }
 
+// otherRules are machined's rules for the other services the fake serves,
+// by full method name: the COSI resource API, read by os:reader and up
+// (writes are then refused by the access policy, cosi.go).
+var otherRules = map[string]role.Set{
+	"/cosi.resource.State/Create":  adminsOnly,
+	"/cosi.resource.State/Destroy": adminsOnly,
+	"/cosi.resource.State/Get":     anyReader,
+	"/cosi.resource.State/List":    anyReader,
+	"/cosi.resource.State/Update":  adminsOnly,
+	"/cosi.resource.State/Watch":   anyReader,
+}
+
 func authorize(roles role.Set, fullMethod string) error {
-	allowed, ok := rules[methodName(fullMethod)]
+	allowed, ok := otherRules[fullMethod]
+	if !ok && strings.HasPrefix(fullMethod, "/machine.MachineService/") {
+		allowed, ok = rules[methodName(fullMethod)]
+	}
+
 	if !ok {
 		allowed = adminsOnly
 	}

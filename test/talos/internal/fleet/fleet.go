@@ -1,7 +1,10 @@
 // Package fleet runs fake Talos nodes that speak Talos's own gRPC API
 // (github.com/siderolabs/talos/pkg/machinery/api/machine) and mirror how Talos
 // v1.13 answers: maintenance mode, mutual TLS with the OS CA, RBAC roles, apid's
-// `nodes` routing, apply-config modes, bootstrap and etcd membership.
+// `nodes` routing, apply-config modes, bootstrap and etcd membership, the COSI
+// resource API for network resources, NetworkDeviceStats, and which configs
+// cost a node its DHCP address. A node's WireGuard links can be made real in
+// a Linux network namespace (realise.go).
 package fleet
 
 import (
@@ -54,6 +57,18 @@ type NodeSpec struct {
 	Hostname string
 	// BootDelay keeps a node added with AddNode off the network that long.
 	BootDelay time.Duration
+	// Netns is an existing Linux network namespace holding the node's
+	// network: its WireGuard links and routes are realised there. A node of
+	// New listens inside it; a node of AddNode listens in the fleet's own
+	// namespace, and its name, if an IP, is added to the namespace's lo as a /32.
+	Netns string
+	// Link is the name of the node's physical link (default eth0).
+	Link string
+	// Prefix is the length of the node's address prefix (default 24; 64 for IPv6).
+	Prefix int
+	// Address is where the node's address comes from: "dhcp" (default) or
+	// "static" (the kernel command line).
+	Address string
 }
 
 // Fleet is a set of fake nodes served from one process.
@@ -127,22 +142,37 @@ func (f *Fleet) Start() error {
 	return nil
 }
 
-// Close stops every node.
+// Close stops every node and tears down what it realised in namespaces
+// (WireGuard processes and interfaces, routes, addresses).
 func (f *Fleet) Close() {
 	f.cancel()
 
 	f.mu.Lock()
 	servers := make([]*nodeServer, 0, len(f.nodes))
 
+	var realisers []*realiser
+
 	for _, n := range f.nodes {
 		servers = append(servers, n.server)
 		n.server = nil
+
+		if n.net != nil {
+			realisers = append(realisers, n.net)
+		}
 	}
 	f.mu.Unlock()
 
 	for _, s := range servers {
 		s.stop()
 	}
+
+	var wg sync.WaitGroup
+
+	for _, r := range realisers {
+		wg.Go(r.close)
+	}
+
+	wg.Wait()
 }
 
 // checkUniqueLocked refuses a node whose name or address another node has.

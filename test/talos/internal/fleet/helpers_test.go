@@ -111,31 +111,50 @@ func startFleet(t *testing.T, specs ...fleet.NodeSpec) *fleet.Fleet {
 func dial(t *testing.T, ip string, tlsConfig *tls.Config) machine.MachineServiceClient {
 	t.Helper()
 
-	conn, err := grpc.NewClient(ip+":50000", grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
+	return machine.NewMachineServiceClient(dialConn(t, ip, tlsConfig))
+}
+
+func dialConn(t *testing.T, ip string, tlsConfig *tls.Config, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig))}, opts...)
+
+	conn, err := grpc.NewClient(ip+":50000", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	t.Cleanup(func() { conn.Close() }) //nolint:errcheck
 
-	return machine.NewMachineServiceClient(conn)
+	return conn
 }
 
-// insecure is talosctl --insecure.
-func insecure(t *testing.T, ip string) machine.MachineServiceClient {
-	t.Helper()
-
-	return dial(t, ip, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec
-}
-
-func (c *cluster) client(t *testing.T, ip string, roles ...role.Role) machine.MachineServiceClient {
+// tlsConfig is a client's TLS configuration with a certificate of these roles (admin by default).
+func (c *cluster) tlsConfig(t *testing.T, roles ...role.Role) *tls.Config {
 	t.Helper()
 
 	if len(roles) == 0 {
 		roles = []role.Role{role.Admin}
 	}
 
-	return dial(t, ip, &tls.Config{RootCAs: c.caPool(), Certificates: []tls.Certificate{c.clientCert(t, roles...)}})
+	return &tls.Config{RootCAs: c.caPool(), Certificates: []tls.Certificate{c.clientCert(t, roles...)}}
+}
+
+// insecure is talosctl --insecure.
+func insecure(t *testing.T, ip string) machine.MachineServiceClient {
+	t.Helper()
+
+	return dial(t, ip, insecureTLS())
+}
+
+func insecureTLS() *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true} //nolint:gosec
+}
+
+func (c *cluster) client(t *testing.T, ip string, roles ...role.Role) machine.MachineServiceClient {
+	t.Helper()
+
+	return dial(t, ip, c.tlsConfig(t, roles...))
 }
 
 func waitMode(t *testing.T, f *fleet.Fleet, ip, mode string) {

@@ -80,6 +80,13 @@ type Node struct {
 	calls          map[string]int
 	failures       map[string]int
 
+	// network is the node's network identity; net realises it in its
+	// namespace (nil without one); lostAddress says why the active config
+	// took the node's address away ("": it has it).
+	network     nodeNetwork
+	net         *realiser
+	lostAddress string
+
 	// tls is read during handshakes, outside Fleet.mu.
 	tls atomic.Pointer[tls.Config]
 }
@@ -111,6 +118,11 @@ func newNode(f *Fleet, spec NodeSpec, createdBy string) (*Node, error) {
 		return nil, invalid(err)
 	}
 
+	nw, err := checkNetwork(spec)
+	if err != nil {
+		return nil, invalid(err)
+	}
+
 	hostname, _, _ := strings.Cut(spec.Hostname, ".")
 
 	n := &Node{
@@ -126,7 +138,10 @@ func newNode(f *Fleet, spec NodeSpec, createdBy string) (*Node, error) {
 		installed:        spec.Mode == talosmode.Container,
 		calls:            map[string]int{},
 		failures:         map[string]int{},
+		network:          nw,
 	}
+
+	n.net = n.newNodeRealiser()
 
 	if spec.Preconfigured != nil {
 		cfg, err := loadConfig(spec.Preconfigured)
@@ -142,7 +157,6 @@ func newNode(f *Fleet, spec NodeSpec, createdBy string) (*Node, error) {
 	}
 
 	if spec.UserData != nil {
-		var err error
 		if n.userData, err = gunzipUserData(spec.UserData); err != nil {
 			return nil, invalid(err)
 		}
@@ -286,16 +300,25 @@ func (n *Node) serveLocked() error {
 
 	maintenance := n.cfg == nil || !n.cfg.CompleteForBoot()
 
+	n.state = stateConfigured
+	if maintenance {
+		n.state = stateMaintenance
+	}
+
+	n.refreshNetworkLocked()
+
+	if n.lostAddress != "" {
+		return nil
+	}
+
 	var (
 		tlsConfig *tls.Config
 		err       error
 	)
 
 	if maintenance {
-		n.state = stateMaintenance
 		tlsConfig, err = maintenanceTLS(n.certIPs())
 	} else {
-		n.state = stateConfigured
 		tlsConfig, err = n.apiTLSLocked()
 
 		if errors.Is(err, errNoCAKey) {
@@ -357,6 +380,10 @@ func (n *Node) shutdownLocked(next nodeState) {
 	n.server = nil
 
 	go srv.stop()
+
+	if n.net != nil {
+		n.net.set(netSpec{}, false)
+	}
 }
 
 // rebootLocked takes the node down for the reboot delay and brings it back
@@ -425,7 +452,7 @@ type nodeServer struct {
 }
 
 func (n *Node) listen(maintenance bool) (*nodeServer, error) {
-	lis, err := net.Listen("tcp", net.JoinHostPort(n.ip, strconv.Itoa(n.f.opts.Port)))
+	lis, err := listenTCP(n.listenNetns(), net.JoinHostPort(n.ip, strconv.Itoa(n.f.opts.Port)))
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +471,9 @@ func (n *Node) listen(maintenance bool) (*nodeServer, error) {
 		grpc.UnaryInterceptor(n.unaryInterceptor(maintenance)),
 		grpc.StreamInterceptor(n.streamInterceptor(maintenance)),
 	)
-	machine.RegisterMachineServiceServer(srv, &service{n: n})
+	for _, h := range n.handlers() {
+		srv.RegisterService(h.desc, h.impl)
+	}
 
 	go srv.Serve(lis) //nolint:errcheck
 
@@ -475,12 +504,28 @@ func methodName(fullMethod string) string {
 	return fullMethod[strings.LastIndex(fullMethod, "/")+1:]
 }
 
+// callKey names a method in call counts and injected failures: its bare name
+// for MachineService ("ApplyConfiguration"), SERVICE/METHOD for the others
+// ("cosi.resource.State/List").
+func callKey(fullMethod string) string {
+	service, method, ok := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	if !ok {
+		return service
+	}
+
+	if service == machine.MachineService_ServiceDesc.ServiceName {
+		return method
+	}
+
+	return service + "/" + method
+}
+
 // takeFailure consumes one failure injected through the status endpoint.
 func (n *Node) takeFailure(fullMethod string) error {
 	n.f.mu.Lock()
 	defer n.f.mu.Unlock()
 
-	name := methodName(fullMethod)
+	name := callKey(fullMethod)
 	if n.failures[name] == 0 {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cosi-project/runtime/api/v1alpha1"
 	"github.com/siderolabs/talos/pkg/machinery/api/common"
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
 	"github.com/siderolabs/talos/pkg/machinery/role"
@@ -117,6 +118,10 @@ func (n *Node) unaryInterceptor(maintenance bool) grpc.UnaryServerInterceptor {
 			return n.invokeUnary(ctx, roles, info.FullMethod, req)
 		case r.single != "":
 			t, err := n.reach(r.single)
+			if err == nil && t != n {
+				err = t.takeFailure(info.FullMethod)
+			}
+
 			if err != nil {
 				return nil, err
 			}
@@ -147,6 +152,10 @@ func (n *Node) streamInterceptor(maintenance bool) grpc.StreamServerInterceptor 
 			return n.invokeStream(roles, info.FullMethod, &callStream{ServerStream: ss, ctx: ctx})
 		case r.single != "":
 			t, err := n.reach(r.single)
+			if err == nil && t != n {
+				err = t.takeFailure(info.FullMethod)
+			}
+
 			if err != nil {
 				return err
 			}
@@ -166,8 +175,8 @@ func (n *Node) invokeUnary(ctx context.Context, roles role.Set, fullMethod strin
 		return nil, err
 	}
 
-	name := methodName(fullMethod)
-	for _, m := range machine.MachineService_ServiceDesc.Methods {
+	h, name := n.handler(fullMethod)
+	for _, m := range h.desc.Methods {
 		if m.MethodName == name {
 			decode := func(into any) error {
 				proto.Merge(into.(proto.Message), req.(proto.Message))
@@ -175,7 +184,7 @@ func (n *Node) invokeUnary(ctx context.Context, roles role.Set, fullMethod strin
 				return nil
 			}
 
-			return m.Handler(&service{n: n}, withRoles(ctx, roles), decode, nil)
+			return m.Handler(h.impl, withRoles(ctx, roles), decode, nil)
 		}
 	}
 
@@ -191,10 +200,10 @@ func (n *Node) invokeStream(roles role.Set, fullMethod string, stream *callStrea
 
 	stream.ctx = withRoles(stream.ctx, roles)
 
-	name := methodName(fullMethod)
-	for _, s := range machine.MachineService_ServiceDesc.Streams {
+	h, name := n.handler(fullMethod)
+	for _, s := range h.desc.Streams {
 		if s.StreamName == name {
-			return s.Handler(&service{n: n}, stream)
+			return s.Handler(h.impl, stream)
 		}
 	}
 
@@ -203,8 +212,38 @@ func (n *Node) invokeStream(roles role.Set, fullMethod string, stream *callStrea
 
 func (n *Node) countCall(fullMethod string) {
 	n.f.mu.Lock()
-	n.calls[methodName(fullMethod)]++
+	n.calls[callKey(fullMethod)]++
 	n.f.mu.Unlock()
+}
+
+// serviceHandler is one gRPC service a node serves.
+type serviceHandler struct {
+	desc *grpc.ServiceDesc
+	impl any
+}
+
+// handlers are the services machined registers that the fake serves:
+// MachineService and the COSI resource API.
+func (n *Node) handlers() []serviceHandler {
+	return []serviceHandler{
+		{desc: &machine.MachineService_ServiceDesc, impl: &service{n: n}},
+		{desc: &v1alpha1.State_ServiceDesc, impl: &cosiService{n: n}},
+	}
+}
+
+// handler finds the service of a full method name, and the method's name;
+// MachineService for an unknown service (its handlers answer Unimplemented).
+func (n *Node) handler(fullMethod string) (serviceHandler, string) {
+	service, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+
+	handlers := n.handlers()
+	for _, h := range handlers {
+		if h.desc.ServiceName == service {
+			return h, method
+		}
+	}
+
+	return serviceHandler{desc: &grpc.ServiceDesc{}}, method
 }
 
 // fanOutUnary is apid's one-to-many proxying: one reply per target, each

@@ -41,6 +41,17 @@ type NodeStatus struct {
 	Bootstrapped   bool           `json:"bootstrapped"`
 	StagedConfig   bool           `json:"stagedConfig"`
 	Calls          map[string]int `json:"calls"`
+	// Netns is the node's Linux network namespace ("" without one).
+	Netns string `json:"netns"`
+	// Links are the Talos names of the node's WireGuard links that exist:
+	// realised in its namespace, or, without one, those of its active config.
+	Links []string `json:"links"`
+	// RealiseError is the last error realising the node's network in its
+	// namespace ("" when the last attempt went through).
+	RealiseError string `json:"realiseError"`
+	// LostAddress says why the node lost its address (and is off the
+	// network) under its active config; "" while it has it.
+	LostAddress string `json:"lostAddress"`
 }
 
 // Status is the whole fleet, nodes in the order they were added.
@@ -80,6 +91,13 @@ func (f *Fleet) Status() Status {
 }
 
 func (f *Fleet) statusLocked(n *Node) NodeStatus {
+	wgLinks, _, realiseErr := n.wireguardLinksLocked()
+
+	links := []string{}
+	for _, link := range wgLinks {
+		links = append(links, link.Name)
+	}
+
 	machineType := ""
 	if n.cfg != nil && n.cfg.Machine() != nil {
 		machineType = n.cfg.Machine().Type().String()
@@ -103,11 +121,16 @@ func (f *Fleet) statusLocked(n *Node) NodeStatus {
 		Bootstrapped:   f.bootstrapped[n.clusterIDLocked()],
 		StagedConfig:   n.staged != nil,
 		Calls:          maps.Clone(n.calls),
+		Netns:          n.network.netns,
+		Links:          links,
+		RealiseError:   realiseErr,
+		LostAddress:    n.lostAddress,
 	}
 }
 
-// Fail makes the next count calls of a method (e.g. "ApplyConfiguration") on a
-// node (by name, else by IP) answer codes.Unavailable.
+// Fail makes the next count calls of a method on a node (by name, else by
+// IP) answer codes.Unavailable. The method is a MachineService method's name
+// ("ApplyConfiguration") or SERVICE/METHOD ("cosi.resource.State/List").
 func (f *Fleet) Fail(key, method string, count int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -117,7 +140,7 @@ func (f *Fleet) Fail(key, method string, count int) error {
 		return errNoNode
 	}
 
-	n.failures[methodName(method)] += count
+	n.failures[callKey(method)] += count
 
 	return nil
 }
@@ -158,10 +181,21 @@ type AddNodeRequest struct {
 	Hostname string `json:"hostname"`
 	// BootDelay is a Go duration ("500ms").
 	BootDelay string `json:"bootDelay"`
+	// Netns is a Linux network namespace where the node's network (WireGuard
+	// links, routes, its name as a /32 on lo) is realised; the node still
+	// listens on Listen in the fleet's namespace. Link, Prefix and Address
+	// are as for --node (default eth0, 24, dhcp).
+	Netns   string `json:"netns"`
+	Link    string `json:"link"`
+	Prefix  int    `json:"prefix"`
+	Address string `json:"address"`
 }
 
 func (r AddNodeRequest) spec() (NodeSpec, error) {
-	spec := NodeSpec{IP: r.Listen, Name: r.Name, Role: r.Role, Mode: talosmode.Cloud, Hostname: r.Hostname}
+	spec := NodeSpec{
+		IP: r.Listen, Name: r.Name, Role: r.Role, Mode: talosmode.Cloud, Hostname: r.Hostname,
+		Netns: r.Netns, Link: r.Link, Prefix: r.Prefix, Address: r.Address,
+	}
 
 	if r.Platform != "" {
 		var err error

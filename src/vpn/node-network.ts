@@ -3,7 +3,7 @@ import { adminCredentials } from '../talos/credentials.ts';
 import { probeNode } from '../talos/probe.ts';
 import type { SecretsBundle } from '../talos/secrets.ts';
 import { type TalosNode, type TalosSite, connect, withClient } from '../talos/site.ts';
-import type { NodeLink } from './documents.ts';
+import type { NodeNetwork } from './documents.ts';
 
 interface AddressSpec {
   address?: string;
@@ -12,11 +12,11 @@ interface AddressSpec {
 }
 
 /**
- * The link that carries a node's address, and whether DHCP gave it, as Talos reports it
- * (`talosctl get addressspecs`): the merged address specs name the link and the layer the
+ * The link that carries a node's address, and the links DHCP addressed, as Talos reports them
+ * (`talosctl get addressspecs`): the merged address specs name the link and the layer each
  * address came from (`operator` is DHCP).
  */
-export async function nodeLink(site: TalosSite, node: Pick<TalosNode, 'address' | 'fingerprint'>, bundle: SecretsBundle): Promise<NodeLink> {
+export async function nodeNetwork(site: TalosSite, node: Pick<TalosNode, 'address' | 'fingerprint'>, bundle: SecretsBundle): Promise<NodeNetwork> {
   const creds = await adminCredentials(bundle);
   const probe = await probeNode(site, { id: node.address, role: 'worker', ...node }, creds);
   if (probe.mode === 'unreachable') throw new ActionError(`Talos node ${node.address}: does not answer, so hybridctl cannot tell which of its links carries ${node.address}`, 'is it running?');
@@ -30,5 +30,6 @@ export async function nodeLink(site: TalosSite, node: Pick<TalosNode, 'address' 
       'the inventory address must be the node\'s own address on the on-prem network',
     );
   }
-  return { name: own.spec.linkName, dhcp: own.spec.layer === 'operator' };
+  const dhcpLinks = [...new Set(specs.filter((s) => s.spec.layer === 'operator' && s.spec.linkName).map((s) => s.spec.linkName as string))].sort();
+  return { link: own.spec.linkName, dhcpLinks };
 }
