@@ -37,6 +37,8 @@ func parseFlags(args []string) (options, error) {
 	var listen string
 	var sans stringList
 	var nodes nodeList
+	var execLabel string
+	var execNetns stringList
 	fs := flag.NewFlagSet("kube-testbed", flag.ContinueOnError)
 	fs.StringVar(&o.Dir, "dir", "", "data directory: etcd data, certificates, kubeconfigs (created)")
 	fs.StringVar(&listen, "listen", "127.0.0.1", "IP address the apiserver binds")
@@ -48,6 +50,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.PodCIDR, "pod-cidr", "10.244.0.0/16", "pod IP range")
 	fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", "", "write the admin kubeconfig here (mode 0600)")
 	fs.StringVar(&o.AuditLog, "audit-log", "", "write the apiserver's audit log (level Metadata) here")
+	fs.StringVar(&execLabel, "exec-label", "", "run pods with label KEY=VALUE for real instead of by kwok")
+	fs.Var(&execNetns, "exec-netns", "NODE=NETNS: run labelled pods bound to NODE in network namespace NETNS (repeatable)")
+	fs.StringVar(&o.Exec.Rootfs, "exec-rootfs", "", "the unpacked root file system labelled pods run in (a copy per pod)")
 	fs.StringVar(&o.logLevel, "log-level", "ERROR", "least severe component log messages shown on stderr: INFO, WARNING or ERROR")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -62,5 +67,30 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("--listen %q: not an IP address", listen)
 	}
 	o.SANs, o.Nodes = sans, nodes
-	return o, nil
+	return o, parseExec(&o, execLabel, execNetns)
+}
+
+func parseExec(o *options, label string, netns []string) error {
+	if label == "" {
+		if len(netns) > 0 || o.Exec.Rootfs != "" {
+			return fmt.Errorf("--exec-netns and --exec-rootfs need --exec-label")
+		}
+		return nil
+	}
+	var ok bool
+	if o.Exec.LabelKey, o.Exec.LabelValue, ok = strings.Cut(label, "="); !ok || o.Exec.LabelKey == "" {
+		return fmt.Errorf("--exec-label %q: want KEY=VALUE", label)
+	}
+	if o.Exec.Rootfs == "" {
+		return fmt.Errorf("--exec-label needs --exec-rootfs")
+	}
+	o.Exec.NetNS = map[string]string{}
+	for _, v := range netns {
+		node, ns, _ := strings.Cut(v, "=")
+		if node == "" || ns == "" {
+			return fmt.Errorf("--exec-netns %q: want NODE=NETNS", v)
+		}
+		o.Exec.NetNS[node] = ns
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,61 +29,104 @@ const listen = "127.0.20.11"
 // TestDeploymentBecomesReady starts the binary with two fake nodes, rolls out a
 // two-replica Deployment, and checks that real scheduling leaves an unsatisfiable pod Pending.
 func TestDeploymentBecomesReady(t *testing.T) {
-	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "admin.kubeconfig")
-	audit := filepath.Join(dir, "audit.log")
-	cmd := exec.Command(testbedBinary(t), "--dir", filepath.Join(dir, "data"), "--listen", listen,
-		"--port", freePort(t), "--cluster", "site-a", "--san", "lb.example.test",
-		"--node", "talos-10-40-0-5:controlplane", "--node", "talos-10-40-0-6",
-		"--kubeconfig-out", kubeconfig, "--audit-log", audit)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	waitForReady(t, stdout)
-	t.Logf("ready after %s", time.Since(started).Round(time.Millisecond))
-
-	client := clientFor(t, kubeconfig)
+	tb := startTestbed(t)
+	client := tb.client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := client.AppsV1().Deployments("default").Create(ctx, deployment("web", 2), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitForReadyPods(ctx, t, client, "app=web", 2)
-	t.Logf("2 pods ready after %s", time.Since(started).Round(time.Millisecond))
+	t.Logf("2 pods ready after %s", time.Since(tb.started).Round(time.Millisecond))
 
 	if _, err := client.CoreV1().Pods("default").Create(ctx, unschedulablePod(), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitForUnschedulable(ctx, t, client, "nowhere")
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	tb.stop(t)
+	checkAuditLog(t, tb.audit)
+}
+
+// runningTestbed is a kube-testbed with nodes talos-10-40-0-5 (control plane) and talos-10-40-0-6.
+type runningTestbed struct {
+	cmd                     *exec.Cmd
+	data, kubeconfig, audit string
+	client                  kubernetes.Interface
+	started                 time.Time
+}
+
+func startTestbed(t *testing.T, extraArgs ...string) *runningTestbed {
+	dir := t.TempDir()
+	tb := &runningTestbed{data: filepath.Join(dir, "data"), kubeconfig: filepath.Join(dir, "admin.kubeconfig"), audit: filepath.Join(dir, "audit.log")}
+	args := append([]string{"--dir", tb.data, "--listen", listen,
+		"--port", freePort(t), "--cluster", "site-a", "--san", "lb.example.test",
+		"--node", "talos-10-40-0-5:controlplane", "--node", "talos-10-40-0-6",
+		"--kubeconfig-out", tb.kubeconfig, "--audit-log", tb.audit}, extraArgs...)
+	tb.cmd = exec.Command(testbedBinary(t), args...)
+	tb.cmd.Stderr = os.Stderr
+	stdout, err := tb.cmd.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	tb.started = time.Now()
+	if err := tb.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tb.cmd.Process.Kill() })
+	waitForReady(t, stdout)
+	t.Logf("ready after %s", time.Since(tb.started).Round(time.Millisecond))
+	tb.client = clientFor(t, tb.kubeconfig)
+	return tb
+}
+
+// stop stops the test bed with SIGTERM, which it must obey.
+func (tb *runningTestbed) stop(t *testing.T) {
+	if err := tb.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
-	t.Logf("stopped after %s", time.Since(started).Round(time.Millisecond))
-	checkAuditLog(t, audit)
+	t.Logf("stopped after %s", time.Since(tb.started).Round(time.Millisecond))
+}
+
+// built is the binary the tests build once when KUBE_TESTBED_BIN is unset.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 func testbedBinary(t *testing.T) string {
 	if bin := os.Getenv("KUBE_TESTBED_BIN"); bin != "" {
+		if !filepath.IsAbs(bin) {
+			// Relative to the module, where go test runs, not to this package's directory.
+			bin = filepath.Join("..", "..", bin)
+		}
 		return bin
 	}
-	bin := filepath.Join(t.TempDir(), "kube-testbed")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "kube-testbed-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "kube-testbed")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Stderr = os.Stderr
+		built.err = build.Run()
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v", built.err)
 	}
-	return bin
+	return built.bin
 }
 
 func freePort(t *testing.T) string {

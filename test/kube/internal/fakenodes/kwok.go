@@ -24,12 +24,14 @@ type KwokOptions struct {
 	PodCIDR    string
 	// NodeIP is the address of nodes whose name does not carry one.
 	NodeIP string
+	// Skip, if its key is set, is the label of pods kwok must leave alone.
+	Skip Label
 }
 
 // StartKwok starts kwok's controller for every node annotated by Create; it runs until ctx is done.
 func StartKwok(ctx context.Context, o KwokOptions) error {
 	ctx = log.NewContext(ctx, log.NewLogger(os.Stderr, log.LevelWarn))
-	stages, err := defaultStages()
+	stages, err := defaultStages(o.Skip)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ func writeCredentials(c Config, p paths) error {
 		{p.controllerManager, "", "system:kube-controller-manager", nil},
 		{p.scheduler, "", "system:kube-scheduler", nil},
 		{p.kwok, "", "kwok-controller", []string{"system:masters"}},
+		{p.execKubelet, "", "exec-kubelet", []string{"system:masters"}},
 	}
 	for _, cl := range clients {
 		if err := writeKubeconfig(c, ca, cl); err != nil {

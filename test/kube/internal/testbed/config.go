@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"hybridctl.dev/test/kube/internal/execkubelet"
 	"hybridctl.dev/test/kube/internal/fakenodes"
 )
 
@@ -21,6 +22,9 @@ type Config struct {
 	PodCIDR       string
 	KubeconfigOut string
 	AuditLog      string
+	// Exec runs pods with its label for real instead of kwok, if the label is set;
+	// the test bed fills in its Kubeconfig and Dir.
+	Exec execkubelet.Config
 }
 
 // paths are the files the testbed keeps in its data directory.
@@ -30,6 +34,7 @@ type paths struct {
 	saKey, saPub                   string
 	admin, controllerManager       string
 	scheduler, kwok, auditPolicy   string
+	execKubelet, pods              string
 }
 
 func (c Config) paths() paths {
@@ -49,6 +54,8 @@ func (c Config) paths() paths {
 		scheduler:         kc("scheduler"),
 		kwok:              kc("kwok"),
 		auditPolicy:       filepath.Join(c.Dir, "audit-policy.yaml"),
+		execKubelet:       kc("exec-kubelet"),
+		pods:              filepath.Join(c.Dir, "pods"),
 	}
 }
 

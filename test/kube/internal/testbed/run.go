@@ -13,6 +13,7 @@ import (
 
 	"hybridctl.dev/test/kube/internal/controlplane"
 	"hybridctl.dev/test/kube/internal/etcd"
+	"hybridctl.dev/test/kube/internal/execkubelet"
 	"hybridctl.dev/test/kube/internal/fakenodes"
 )
 
@@ -71,9 +72,19 @@ func Run(ctx context.Context, c Config, ready func()) error {
 	if err := fakenodes.Create(startCtx, admin, c.Nodes); err != nil {
 		return err
 	}
-	kwokOpts := fakenodes.KwokOptions{Kubeconfig: p.kwok, PodCIDR: c.PodCIDR, NodeIP: c.Listen.String()}
+	kwokOpts := fakenodes.KwokOptions{Kubeconfig: p.kwok, PodCIDR: c.PodCIDR, NodeIP: c.Listen.String(),
+		Skip: fakenodes.Label{Key: c.Exec.LabelKey, Value: c.Exec.LabelValue}}
 	if err := fakenodes.StartKwok(compCtx, kwokOpts); err != nil {
 		return fmt.Errorf("kwok: %w", err)
+	}
+	if c.Exec.LabelKey != "" {
+		exec := c.Exec
+		exec.Kubeconfig, exec.Dir = p.execKubelet, p.pods
+		execDone := goRun(compCtx, "exec kubelet", failed, func(ctx context.Context) error {
+			return execkubelet.Run(ctx, exec)
+		})
+		// Stopping it kills the pods' processes and waits for them to end.
+		defer stopWithin(stopComponents, execDone, "exec kubelet")
 	}
 	if err := waitUntil(startCtx, failed, db, "nodes and default service account", clusterReady(admin, c.Nodes)); err != nil {
 		return err
