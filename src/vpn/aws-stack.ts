@@ -29,7 +29,7 @@ export const GATEWAY_TALOS_ID = talosNodeId(GATEWAY_ID);
  * routing for the site (source/destination check off), in its own security group that accepts
  * the VPN port from the on-prem public address only, and a cluster member (the worker group)
  * so that it joins the cluster and forwards to the workers. Every route table of the VPC sends
- * the on-prem network to its network interface.
+ * the on-prem network (and the tunnel's range) to its network interface.
  */
 export function vpnAwsStack(config: HybridConfig, plan: VpnPlan, site: AwsSite, zones: readonly string[], images: NodeImages): Node<AwsSite>[] {
   const tags = (id: string) => tagsFor(site, id);
@@ -80,11 +80,13 @@ export function vpnAwsStack(config: HybridConfig, plan: VpnPlan, site: AwsSite, 
 
   const tables = ['routes-public', ...layout.map((z) => `routes-private-${z.letter}`)];
   for (const table of tables) {
-    add(vpcRouteId(table, plan.onpremCidr), vpcRouteKind, [table, GATEWAY_ID], (refs) => ({
-      routeTableId: refs.get(table, 'routeTableId'),
-      destination: plan.onpremCidr,
-      networkInterfaceId: refs.get(GATEWAY_ID, 'networkInterfaceId'),
-    }));
+    for (const destination of plan.viaAwsGateway) {
+      add(vpcRouteId(table, destination), vpcRouteKind, [table, GATEWAY_ID], (refs) => ({
+        routeTableId: refs.get(table, 'routeTableId'),
+        destination,
+        networkInterfaceId: refs.get(GATEWAY_ID, 'networkInterfaceId'),
+      }));
+    }
   }
   return nodes;
 }

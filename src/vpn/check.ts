@@ -8,9 +8,9 @@ import type { OnpremSite } from '../providers/metal/site.ts';
 import { SERVICE_NAMESPACE } from '../service/manifests.ts';
 import { adminCredentials } from '../talos/credentials.ts';
 import { readSiteBundle } from '../talos/kinds/secrets.ts';
-import { type TalosSite, connect, withClient } from '../talos/site.ts';
+import { type SiteView, type TalosSite, connect, withClient } from '../talos/site.ts';
 import { GATEWAY_TALOS_ID } from './aws-stack.ts';
-import { type Counters, type DirectionCheck, type GatewayCheck, type LinkState, diagnose } from './diagnose.ts';
+import { type Counters, type DirectionCheck, type Expected, type GatewayCheck, type LinkState, diagnose } from './diagnose.ts';
 import { readAllGatewayKeys } from './key-store.ts';
 import type { VpnLayer } from './layer.ts';
 import { LINK_NAME } from './plan.ts';
@@ -53,39 +53,66 @@ interface LinkStatusSpec {
  * likely cause when traffic does not cross. Reads only, apart from the probe Jobs it removes.
  */
 export async function checkVpn(input: VpnCheckInput): Promise<VpnCheckReport> {
-  const { config, vpn, aws, onprem } = input;
-  const view = aws ? await aws.view(new Observation(aws)) : undefined;
-  const awsGateway = view?.nodes.find((n) => n.id === GATEWAY_TALOS_ID);
+  const view = input.aws ? await input.aws.view(new Observation(input.aws)) : undefined;
   input.report('reading the gateways\' tunnel links through Talos');
-  const gateways = await Promise.all([
-    awsGateway && aws ? readGateway(aws, awsGateway, view?.via) : Promise.resolve<GatewayCheck>({ site: 'aws', address: '(none)', error: aws ? 'no running VPN gateway instance' : 'AWS cannot be asked (no credentials)' }),
-    readGateway(onprem, { address: vpn.plan.onpremGateway }),
-  ]);
+  const gateways = await readGateways(input, view);
+  const expected = await expectedState(input);
+  // Links that already show why nothing can cross (a key mismatch, say) need no probe to prove it.
+  const evident = diagnose(gateways, [], expected);
+  if (evident.length > 0) {
+    const skipped = 'the gateways\' links already show why nothing can cross';
+    const directions: DirectionCheck[] = [
+      { from: 'aws', to: 'onprem', targets: [], crossed: false, skipped },
+      { from: 'onprem', to: 'aws', targets: [], crossed: false, skipped },
+    ];
+    return { gateways, directions, verdict: 'failed', causes: evident };
+  }
 
-  const nodePort = config.service.nodePort;
-  const url = (address: string) => `http://${address}:${nodePort}/readyz`;
-  const onpremWorkers = config.onprem.nodes.filter((n) => n.role === 'worker');
-  const awsWorkers = (view?.nodes ?? []).filter((n) => n.role === 'worker' && n.id !== GATEWAY_TALOS_ID);
   input.report('probing each site from the other over the tunnel');
-  const directions = await Promise.all([
-    aws
-      ? probeDirection(aws, 'onprem', (onpremWorkers.length > 0 ? onpremWorkers : config.onprem.nodes).map((n) => url(n.address)), input)
-      : Promise.resolve<DirectionCheck>({ from: 'aws', to: 'onprem', targets: [], crossed: false, skipped: 'AWS cannot be asked' }),
-    probeDirection(onprem, 'aws', awsWorkers.map((n) => url(n.address)), input),
-  ]);
-  await Promise.all(gateways.map((g) => readCountersAfter(g, g.site === 'aws' ? aws : onprem, g.site === 'aws' ? view?.via : undefined)));
+  const directions = await probeBothWays(input, view);
+  // Read again: the links now show what the probes' traffic taught them (the AWS side learns the on-prem endpoint), and the counters what crossed.
+  const after = await readGateways(input, view);
+  gateways.forEach((g, i) => Object.assign(g, laterReading(g, after[i])));
 
+  const causes = diagnose(gateways, directions, expected);
+  const ran = directions.filter((d) => !d.skipped);
+  const verdict: Verdict = ran.some((d) => !d.crossed) ? 'failed' : ran.length === 0 ? 'unproven' : 'crossed';
+  return { gateways, directions, verdict, causes };
+}
+
+function readGateways(input: VpnCheckInput, view: SiteView | undefined): Promise<GatewayCheck[]> {
+  const awsGateway = view?.nodes.find((n) => n.id === GATEWAY_TALOS_ID);
+  const missing: GatewayCheck = { site: 'aws', address: '(none)', error: input.aws ? 'no running VPN gateway instance' : 'AWS cannot be asked (no credentials)' };
+  return Promise.all([
+    awsGateway && input.aws ? readGateway(input.aws, awsGateway, view?.via) : Promise.resolve(missing),
+    readGateway(input.onprem, { address: input.vpn.plan.onpremGateway }),
+  ]);
+}
+
+/** What the gateways should hold: the keys in this state directory, the Elastic IP AWS has. */
+async function expectedState({ vpn, onprem }: VpnCheckInput): Promise<Expected> {
   const keys = await readAllGatewayKeys(onprem.state);
   const eip = await vpn.peer.read().catch(() => undefined);
-  const causes = diagnose(gateways, directions, {
+  return {
     ...(keys ? { awsPublicKey: keys.aws.publicKey, onpremPublicKey: keys.onprem.publicKey } : {}),
     ...(eip ? { awsEndpoint: `${eip.publicIp}:${vpn.plan.port}` } : {}),
     onpremPublicAddress: vpn.plan.onpremPublicAddress,
     port: vpn.plan.port,
-  });
-  const ran = directions.filter((d) => !d.skipped);
-  const verdict: Verdict = ran.some((d) => !d.crossed) || (ran.length === 0 && causes.length > 0) ? 'failed' : ran.length === 0 ? 'unproven' : 'crossed';
-  return { gateways, directions, verdict, causes };
+  };
+}
+
+/** A probe from each site to the other's workers' NodePort (on-prem: every node when it has no workers). */
+function probeBothWays(input: VpnCheckInput, view: SiteView | undefined): Promise<DirectionCheck[]> {
+  const { config } = input;
+  const url = (address: string) => `http://${address}:${config.service.nodePort}/readyz`;
+  const onpremWorkers = config.onprem.nodes.filter((n) => n.role === 'worker');
+  const awsWorkers = (view?.nodes ?? []).filter((n) => n.role === 'worker' && n.id !== GATEWAY_TALOS_ID);
+  return Promise.all([
+    input.aws
+      ? probeDirection(input.aws, 'onprem', (onpremWorkers.length > 0 ? onpremWorkers : config.onprem.nodes).map((n) => url(n.address)), input)
+      : Promise.resolve<DirectionCheck>({ from: 'aws', to: 'onprem', targets: [], crossed: false, skipped: 'AWS cannot be asked' }),
+    probeDirection(input.onprem, 'aws', awsWorkers.map((n) => url(n.address)), input),
+  ]);
 }
 
 async function gatewayClient(site: TalosSite, node: { address: string }, via: string | undefined) {
@@ -107,11 +134,10 @@ async function readGateway(site: TalosSite, node: { address: string }, via?: str
   }
 }
 
-async function readCountersAfter(gateway: GatewayCheck, site: TalosSite | undefined, via: string | undefined): Promise<void> {
-  if (!gateway.counters || !site) return;
-  const stats = await withClient(await gatewayClient(site, gateway, via), (c) => c.networkDeviceStats()).catch(() => undefined);
-  const after = countersOf(stats?.[0]?.devices);
-  if (after) gateway.counters.after = after;
+/** The second reading's link, with the counters from before the probes and after them. */
+function laterReading(first: GatewayCheck, later: GatewayCheck | undefined): Partial<GatewayCheck> {
+  if (!later || later.error || !first.counters) return {};
+  return { ...(later.link ? { link: later.link } : {}), ...(later.counters ? { counters: { before: first.counters.before, after: later.counters.before } } : {}) };
 }
 
 function countersOf(devices: { name: string; rxBytes: string; txBytes: string }[] | undefined): Counters | undefined {
@@ -156,7 +182,7 @@ async function probeDirection(from: KubeSite & { site: SiteName }, to: SiteName,
     return {
       ...base,
       crossed: true,
-      ...(best.rttMs ? { rttMs: best.rttMs.p50 } : {}),
+      ...(best.rttMs ? { rttMs: Math.round(best.rttMs.p50 * 10) / 10 } : {}),
       answeredBy: `${best.site} node ${best.node}`,
       answered: `${best.ok}/${best.ok + best.failed}`,
     };

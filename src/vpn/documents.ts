@@ -70,7 +70,7 @@ export function routedNodePatch(plan: VpnPlan, network: NodeNetwork): Patch {
   return {
     source: 'hybridctl VPN (route to the VPC)',
     documents: [
-      { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: network.link, routes: [{ destination: plan.vpcCidr, gateway: plan.onpremGateway }] },
+      { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: network.link, routes: plan.viaOnpremGateway.map((destination) => ({ destination, gateway: plan.onpremGateway })) },
       ...network.dhcpLinks.map(dhcp),
     ],
   };

@@ -14,7 +14,7 @@ import { readAllGatewayKeys } from './key-store.ts';
 import { AWS_GATEWAY_ID, awsGatewayKind } from './kinds/aws-gateway.ts';
 import { VPN_KEYS_ID, vpnKeysKind } from './kinds/keys.ts';
 import { nodeNetwork } from './node-network.ts';
-import { type VpnPlan, routerRoute, vpnPlan } from './plan.ts';
+import { type VpnPlan, routerRoutes, vpnPlan } from './plan.ts';
 
 /** What the VPN adds to each site, for pipeline.ts to compose. */
 export interface VpnLayer {
@@ -87,7 +87,7 @@ export function vpnLayer(config: HybridConfig, state: StateDir, options: VpnLaye
       const shown = keys ? [`VPN gateway public keys: aws ${keys.aws.publicKey}, on-prem ${keys.onprem.publicKey}`] : [];
       return {
         aws: shown,
-        onprem: [...shown, `hosts on ${plan.onpremCidr} that are not Talos nodes reach the VPC once the on-prem router has the route ${routerRoute(plan)}`],
+        onprem: [...shown, `hosts on ${plan.onpremCidr} that are not Talos nodes reach the VPC once the on-prem router has the routes ${routerRoutes(plan).join(' and ')}`],
       };
     },
   };

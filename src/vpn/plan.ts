@@ -27,6 +27,10 @@ export interface VpnPlan {
   onpremGateway: string;
   /** The on-prem site's public address: the only source the AWS gateway accepts the VPN port from. */
   onpremPublicAddress: string;
+  tunnelCidr: string;
+  /** What the VPC routes to the AWS gateway, and the other on-prem nodes to the on-prem gateway: the other site, and the tunnel (a gateway's own traffic comes from its tunnel address). */
+  viaAwsGateway: string[];
+  viaOnpremGateway: string[];
   aws: TunnelEnd;
   onprem: TunnelEnd;
 }
@@ -44,12 +48,15 @@ export function vpnPlan(config: HybridConfig): VpnPlan | undefined {
     onpremCidr: config.onprem.cidr,
     onpremGateway: vpn.onpremGateway,
     onpremPublicAddress: config.onprem.publicEndpoint,
+    tunnelCidr: vpn.tunnelCidr,
+    viaAwsGateway: [config.onprem.cidr, vpn.tunnelCidr],
+    viaOnpremGateway: [config.aws.vpc.cidr, vpn.tunnelCidr],
     aws: { address: `${awsAddress}/${prefix}`, allowedIps: [config.onprem.cidr, `${onpremAddress}/32`], routes: [config.onprem.cidr] },
     onprem: { address: `${onpremAddress}/${prefix}`, allowedIps: [config.aws.vpc.cidr, `${awsAddress}/32`], routes: [config.aws.vpc.cidr] },
   };
 }
 
-/** The one route a router on the on-prem LAN needs so that hosts that are not Talos nodes reach the VPC. */
-export function routerRoute(plan: VpnPlan): string {
-  return `${plan.vpcCidr} via ${plan.onpremGateway}`;
+/** The routes a router on the on-prem LAN needs so that hosts that are not Talos nodes reach the VPC. */
+export function routerRoutes(plan: VpnPlan): string[] {
+  return plan.viaOnpremGateway.map((cidr) => `${cidr} via ${plan.onpremGateway}`);
 }

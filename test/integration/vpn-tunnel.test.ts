@@ -42,7 +42,7 @@ async function tunnel(options: { wrongPeerKey?: boolean } = {}) {
   const awsDoc = awsGatewayPatch(plan, { privateKey: keys.aws.privateKey, peerPublicKey: keys.onprem.publicKey }).documents[1] as ConfigDocument;
   const peerKey = options.wrongPeerKey ? generateKeyPair().publicKey : keys.aws.publicKey;
   const onpremDoc = onpremGatewayPatch(plan, { privateKey: keys.onprem.privateKey, peerPublicKey: peerKey }, EIP, { link: 'eth0', dhcpLinks: [] }).documents[1] as ConfigDocument;
-  const names = { aws: `${net.prefix}wa`, onprem: `${net.prefix}wo` };
+  const names = { aws: `${net.prefix}-wa`, onprem: `${net.prefix}-wo` };
   const started = performance.now();
   await Promise.all([bringUp(net, aws, names.aws, awsDoc), bringUp(net, onprem, names.onprem, onpremDoc)]);
   return { aws, onprem, names, keys, started };

@@ -12,6 +12,9 @@
    requests and nothing else, as in AWS.
 3. HYBRIDCTL_TEST_LATENCY_MS: an optional delay per request, so that tests which interrupt
    the CLI can land inside a run rather than after it.
+4. Elastic IPs are public addresses, as in AWS: moto draws them from 127.0.0.0/8, which no
+   network routes. We draw them from moto's own public range (random_public_ip, 54.214.0.0/16),
+   which the VPN tests route to their stand-in for the VPC.
 """
 
 import os
@@ -20,11 +23,13 @@ import threading
 import time
 
 from moto.core.responses import ActionResult
+from moto.ec2.models import elastic_ip_addresses
 from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.ec2.utils import random_public_ip
 from moto.server import main
 
 
@@ -47,6 +52,8 @@ def reset_ebs_default_kms_key_id(self: ElasticBlockStore) -> ActionResult:
 
 ElasticBlockStore.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id
 ElasticBlockStore.reset_ebs_default_kms_key_id = reset_ebs_default_kms_key_id
+
+elastic_ip_addresses.random_ip = random_public_ip
 
 _request = threading.local()
 _dispatch = DomainDispatcherApplication.__call__

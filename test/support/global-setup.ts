@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { ROOT } from './paths.ts';
 import { buildKubeTestbed } from './kube.ts';
 import { buildTalosTools } from './talos.ts';
+import { Netns } from './netns.ts';
 import { CA_CERT, ensureTestCa } from './tls.ts';
 
 /** moto (pinned) into .tools/venv when missing; the same script CI runs. */
@@ -16,6 +17,7 @@ async function ensureBuilt(): Promise<void> {
 
 export default async function setup(): Promise<void> {
   await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed()]);
+  if (await Netns.available()) await Netns.removeStale();
   // Test workers start after this and inherit it: their SDK clients and fetch trust the test CA.
   process.env.NODE_EXTRA_CA_CERTS = CA_CERT;
 }

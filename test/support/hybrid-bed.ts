@@ -44,7 +44,7 @@ export interface HybridBed {
 }
 
 /** The admin kubeconfig Talos would hand out on AWS: the load balancer's name, reached here through the proxy. */
-function awsKubeconfig(testbed: Testbed, proxyPort: number): string {
+export function awsKubeconfig(testbed: Testbed, proxyPort: number): string {
   const file = parse(testbed.kubeconfig);
   for (const c of file.clusters) Object.assign(c.cluster, { server: `https://${LB_DNS}:6443`, 'proxy-url': `http://127.0.0.1:${proxyPort}` });
   const path = join(mkdtempSync(join(tmpdir(), 'hybridctl-kc-')), 'kubeconfig');

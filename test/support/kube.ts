@@ -48,6 +48,11 @@ export interface TestbedOptions {
   nodes: string[];
   /** More names in the serving certificate (a load balancer's DNS name). */
   sans?: string[];
+  /**
+   * Pods with this label are run for real instead of by kwok: the container's command from the
+   * image's root filesystem, in the network namespace of the node the pod is bound to.
+   */
+  exec?: { label: string; rootfs: string; netns: Record<string, string> };
 }
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -77,6 +82,9 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     kubeconfigFile,
     '--audit-log',
     auditLog,
+    ...(options.exec
+      ? ['--exec-label', options.exec.label, '--exec-rootfs', options.exec.rootfs, ...Object.entries(options.exec.netns).flatMap(([node, ns]) => ['--exec-netns', `${node}=${ns}`])]
+      : []),
   ];
   const testbed = await startReadyProcess(KUBE_TESTBED, args, { log: join(dir, 'testbed.log'), dir, readyMs: 120_000, graceMs: 10_000 });
   return {

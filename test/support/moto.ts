@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 import { PYTHON, ROOT } from './paths.ts';
+import { diesWithTests } from './process.ts';
 import { CA_CERT, SERVER_CERT, SERVER_KEY } from './tls.ts';
 
 /** One AWS call as moto received it. */
@@ -52,7 +53,7 @@ export async function startMoto(options: { env?: Record<string, string>; tls?: b
   const recording = join(dir, 'recording.jsonl');
   writeFileSync(recording, '');
   const tlsArgs = tls ? ['-c', SERVER_CERT, '-k', SERVER_KEY] : [];
-  const child: ResultPromise = execa(PYTHON, [`${ROOT}test/moto/server.py`, '-H', '127.0.0.1', '-p', String(port), ...tlsArgs], {
+  const child: ResultPromise = execa(...diesWithTests(PYTHON, [`${ROOT}test/moto/server.py`, '-H', '127.0.0.1', '-p', String(port), ...tlsArgs]), {
     env: { MOTO_RECORDER_FILEPATH: recording, ...options.env },
     reject: false,
     stdin: 'ignore',

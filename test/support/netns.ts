@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { type ResultPromise, execa } from 'execa';
+import { diesWithTests } from './process.ts';
+
+/** `hc<pid in base 36>`: who made a namespace or link, so that a later run can remove what a killed one left. */
+const PREFIX = /^hc([0-9a-z]+)-/;
 
 /**
  * Network namespaces a test makes for itself (as root): hosts joined by veth pairs, with
@@ -10,10 +14,34 @@ export class Netns {
   readonly prefix: string;
   private readonly names: string[] = [];
   private readonly children: { child: ResultPromise; done: boolean }[] = [];
+  /** Interfaces made in the root namespace: they outlive the namespaces unless removed. */
+  private readonly rootLinks: string[] = [];
 
   constructor() {
-    // Interface names hold 15 characters: a short prefix leaves room for a role.
-    this.prefix = `hc${randomBytes(2).toString('hex')}`;
+    // Interface names hold 15 characters: the prefix (at most 7) leaves room for `-` and a role.
+    this.prefix = `hc${process.pid.toString(36)}`;
+  }
+
+  /** Removes what test processes that are gone left behind: their namespaces (and the processes in them) and root links. */
+  static async removeStale(): Promise<void> {
+    const alive = (name: string) => {
+      const owner = PREFIX.exec(name)?.[1];
+      if (!owner) return true;
+      try {
+        process.kill(Number.parseInt(owner, 36), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const spaces = String((await execa('ip', ['netns', 'list'], { reject: false })).stdout).split('\n').map((l) => l.split(' ')[0] ?? '');
+    for (const ns of spaces.filter((n) => n && !alive(n))) {
+      const pids = String((await execa('ip', ['netns', 'pids', ns], { reject: false })).stdout).split('\n').filter(Boolean);
+      for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+      await execa('ip', ['netns', 'del', ns], { reject: false });
+    }
+    const links = String((await execa('ip', ['-o', 'link', 'show'], { reject: false })).stdout).split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '');
+    for (const link of links.filter((l) => l && !alive(l))) await execa('ip', ['link', 'del', link], { reject: false });
   }
 
   /** Whether this machine lets the test make namespaces (root, iproute2). */
@@ -35,7 +63,7 @@ export class Netns {
   /** A veth pair between two namespaces (or the root namespace, `undefined`), each end with an address. */
   async link(a: { ns?: string; address: string; peer?: string }, b: { ns?: string; address: string; peer?: string }): Promise<{ a: string; b: string }> {
     const suffix = randomBytes(2).toString('hex');
-    const ends = { a: `${this.prefix}a${suffix}`, b: `${this.prefix}b${suffix}` };
+    const ends = { a: `${this.prefix}-a${suffix}`, b: `${this.prefix}-b${suffix}` };
     await execa('ip', ['link', 'add', ends.a, 'type', 'veth', 'peer', 'name', ends.b]);
     for (const [end, side] of [[ends.a, a], [ends.b, b]] as const) {
       if (side.ns) await execa('ip', ['link', 'set', end, 'netns', side.ns]);
@@ -46,6 +74,29 @@ export class Netns {
     return ends;
   }
 
+  /** A bridge (a switch) in a namespace, for a LAN of several hosts. */
+  async bridge(ns: string, name = 'br0'): Promise<string> {
+    await this.run(ns, 'ip', ['link', 'add', name, 'type', 'bridge']);
+    await this.run(ns, 'ip', ['link', 'set', name, 'up']);
+    return name;
+  }
+
+  /** Plugs a host (a namespace, or the root namespace) into a bridge: its end is named `name` and has `address`. */
+  async plug(bridge: { ns: string; name: string }, host: { ns?: string; name: string; address: string }): Promise<void> {
+    const suffix = randomBytes(2).toString('hex');
+    const port = `${this.prefix}-p${suffix}`;
+    const temporary = `${this.prefix}-h${suffix}`;
+    await execa('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', temporary]);
+    await execa('ip', ['link', 'set', port, 'netns', bridge.ns]);
+    await this.run(bridge.ns, 'ip', ['link', 'set', port, 'master', bridge.name, 'up']);
+    if (host.ns) await execa('ip', ['link', 'set', temporary, 'netns', host.ns, 'name', host.name]);
+    else await execa('ip', ['link', 'set', temporary, 'name', host.name]);
+    const ip = host.ns ? ['-n', host.ns] : [];
+    await execa('ip', [...ip, 'addr', 'add', host.address, 'dev', host.name]);
+    await execa('ip', [...ip, 'link', 'set', host.name, 'up']);
+    if (!host.ns) this.rootLinks.push(host.name);
+  }
+
   /** Runs a command in a namespace (or the root namespace) and waits for it. */
   async run(ns: string | undefined, command: string, args: string[]): Promise<string> {
     const result = ns ? await execa('ip', ['netns', 'exec', ns, command, ...args]) : await execa(command, args);
@@ -54,7 +105,7 @@ export class Netns {
 
   /** Starts a long-running command in a namespace; it is stopped by destroy. */
   spawn(ns: string, command: string, args: string[], env: Record<string, string> = {}): ResultPromise {
-    const child = execa('ip', ['netns', 'exec', ns, command, ...args], { env, reject: false, buffer: true, stdin: 'ignore' });
+    const child = execa(...diesWithTests('ip', ['netns', 'exec', ns, command, ...args]), { env, reject: false, buffer: true, stdin: 'ignore' });
     const entry = { child, done: false };
     void child.then(() => {
       entry.done = true;
@@ -68,7 +119,7 @@ export class Netns {
     for (const { child, done } of this.children) if (!done) child.kill('SIGTERM');
     await Promise.all(this.children.map(({ child }) => Promise.race([child, new Promise((r) => setTimeout(r, 3000))])));
     for (const { child, done } of this.children) if (!done) child.kill('SIGKILL');
+    for (const link of this.rootLinks) await execa('ip', ['link', 'del', link], { reject: false });
     for (const name of this.names.reverse()) await execa('ip', ['netns', 'del', name], { reject: false });
-    // veth ends left in the root namespace go with their peers; nothing else to remove.
   }
 }

@@ -37,6 +37,8 @@ export async function startNodeProxy(options: {
   routes?: Record<string, string>;
   /** Listen here (a kubeconfig's proxy-url may have to name it before the proxy starts). */
   port?: number;
+  /** Make the nodes' WireGuard links, and put their private addresses, in this network namespace (the VPC). */
+  netns?: string;
 }): Promise<NodeProxy> {
   const booted = new Map<string, BootedNode>();
   const booting = new Map<string, Promise<BootedNode>>();
@@ -63,11 +65,20 @@ export async function startNodeProxy(options: {
     const instance = (await instances()).find((i) => i.InstanceId === instanceId);
     if (!instance?.PrivateIpAddress) throw new Error(`instance ${instanceId} is not running`);
     const userData = await options.aws.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }));
-    const role = instance.Tags?.find((t) => t.Key === 'hybridctl.dev/role')?.Value ?? 'worker';
+    // The VPN gateway (role tag `gateway`) is a Talos worker.
+    const role = instance.Tags?.find((t) => t.Key === 'hybridctl.dev/role')?.Value === 'controlplane' ? 'controlplane' : 'worker';
     const node: BootedNode = { instanceId, name: instance.PrivateIpAddress, listen: `${options.subnet}.${next++}`, role };
     const response = await fetch(`${options.fleetStatusUrl}/nodes`, {
       method: 'POST',
-      body: JSON.stringify({ listen: node.listen, name: node.name, role, platform: 'cloud', configBase64: userData.UserData?.Value ?? '', bootDelay: options.bootDelay ?? '300ms' }),
+      body: JSON.stringify({
+        listen: node.listen,
+        name: node.name,
+        role,
+        platform: 'cloud',
+        configBase64: userData.UserData?.Value ?? '',
+        bootDelay: options.bootDelay ?? '300ms',
+        ...(options.netns ? { netns: options.netns } : {}),
+      }),
     });
     if (!response.ok) throw new Error(`the fake node for ${instanceId} refused its user-data: ${await response.text()}`);
     const status = (await response.json()) as { ip: string };

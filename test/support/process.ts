@@ -2,6 +2,15 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 
+/**
+ * A test server's command line, so that it stops when the test process dies, however it dies:
+ * a killed test run leaves no server behind holding its ports (util-linux's setpriv sets the
+ * kernel's parent-death signal, which survives the exec).
+ */
+export function diesWithTests(command: string, args: string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'TERM', '--', command, ...args]];
+}
+
 export interface ReadyProcess {
   /** Stops it by process id (SIGTERM, then SIGKILL after the grace period) and removes its folder. */
   stop(): Promise<void>;
@@ -17,7 +26,7 @@ export async function startReadyProcess(
   options: { log: string; dir: string; readyMs: number; graceMs: number },
 ): Promise<ReadyProcess> {
   const name = binary.split('/').pop();
-  const child: ResultPromise = execa(binary, args, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: { file: options.log }, buffer: false });
+  const child: ResultPromise = execa(...diesWithTests(binary, args), { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: { file: options.log }, buffer: false });
   let exited = false;
   void child.then(() => {
     exited = true;

@@ -1,10 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 import { freePort } from './moto.ts';
+import { diesWithTests } from './process.ts';
 import { CA_CERT, SERVER_CERT, SERVER_KEY } from './tls.ts';
 
 export interface Registry {
@@ -49,7 +50,7 @@ export async function startRegistry(): Promise<Registry> {
       '',
     ].join('\n'),
   );
-  const child: ResultPromise = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: join(dir, 'registry.log') } });
+  const child: ResultPromise = execa(...diesWithTests('docker-registry', ['serve', join(dir, 'config.yml')]), { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: join(dir, 'registry.log') } });
   let exited = false;
   void child.then(() => {
     exited = true;
@@ -89,4 +90,22 @@ function answersUnauthorized(url: string): Promise<boolean> {
       resolve(res.statusCode === 401);
     }).on('error', () => resolve(false));
   });
+}
+
+/**
+ * The root filesystem of a pushed image for this machine's architecture, read back from the
+ * registry with skopeo and unpacked into `dir` (what a container runtime would run).
+ */
+export async function unpackImage(registry: Registry, ref: string, dir: string): Promise<string> {
+  const layout = mkdtempSync(join(tmpdir(), 'hybridctl-unpack-'));
+  await execa('skopeo', ['copy', '--override-arch', process.arch === 'arm64' ? 'arm64' : 'amd64', ...registry.skopeoFlags('src'), `docker://${ref}`, `oci:${layout}:image`]);
+  const blob = (digest: string) => join(layout, 'blobs', ...digest.split(':'));
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  // The image's user (not root) must be able to enter it, as it can a container's root.
+  chmodSync(dir, 0o755);
+  for (const layer of manifest.layers) await execa('tar', ['-xzf', blob(layer.digest), '-C', dir]);
+  rmSync(layout, { recursive: true, force: true });
+  return dir;
 }

@@ -22,6 +22,11 @@ export interface FakeNode {
   role: 'controlplane' | 'worker';
   /** A machine config the node starts with (a node of another cluster). */
   preconfigured?: string;
+  /** The node's network is this namespace: it listens there, and its WireGuard links and routes are made there for real. */
+  netns?: string;
+  /** Its physical link's name (default eth0), and how it got its address (default dhcp). */
+  link?: string;
+  address?: 'dhcp' | 'static';
 }
 
 export interface NodeStatus {
@@ -36,6 +41,13 @@ export interface NodeStatus {
   lastApplyMode: string;
   configHash: string;
   clusterID: string;
+  netns: string;
+  /** Talos names of the WireGuard links it has made. */
+  links: string[];
+  /** Why making its network failed, or ''. */
+  realiseError: string;
+  /** Why it lost its address (as Talos would under its config), or ''. */
+  lostAddress: string;
 }
 
 export interface TalosFleet {
@@ -53,7 +65,7 @@ export async function startTalosServer(nodes: FakeNode[], options: { rebootDelay
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hybridctl-talos-'));
   const args = [
-    ...nodes.flatMap((n) => ['--node', `${n.ip}=${n.role}${n.preconfigured ? `,preconfigured=${n.preconfigured}` : ''}`]),
+    ...nodes.flatMap((n) => ['--node', nodeFlag(n)]),
     '--reboot-delay',
     `${options.rebootDelayMs ?? 300}ms`,
     '--status-addr',
@@ -76,6 +88,11 @@ export async function startTalosServer(nodes: FakeNode[], options: { rebootDelay
     },
     stop: () => server.stop(),
   };
+}
+
+function nodeFlag(n: FakeNode): string {
+  const options = { preconfigured: n.preconfigured, netns: n.netns, link: n.link, address: n.address };
+  return `${n.ip}=${n.role}${Object.entries(options).map(([k, v]) => (v ? `,${k}=${v}` : '')).join('')}`;
 }
 
 /** Runs talos-check (Talos's own loader and validator); resolves with its output, rejects with Talos's message. */
