@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { killedAt, runCli } from '../support/cli.ts';
 import { type Clients, NOTHING, byComponent, clients, counts, inventory } from '../support/inventory.ts';
 import { generateKeyPair, publicKeyOf } from '../../src/vpn/keys.ts';
 import { isWrite } from '../support/kube.ts';
@@ -166,5 +166,19 @@ describe.runIf(run)('the site-to-site VPN', () => {
       ['maintenance', []],
     ]);
     expect(existsSync(join(bed.stateDir, 'wireguard', 'aws-gateway.yaml')) || existsSync(join(bed.stateDir, 'wireguard', 'onprem-gateway.yaml'))).toBe(false);
+  }, 600_000);
+
+  it('converges after up is killed while the gateway comes up, with no duplicates', async () => {
+    const args = ['up', '-c', bed.config(), '--state-dir', bed.stateDir];
+    const seen = await killedAt(/vpn-gateway: (turning the source|waiting for i-)/, args, bed.env);
+    expect(seen).toContain('vpn-gateway');
+    const rerun = await cli('up', '-c', bed.config());
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('traffic crosses the tunnel both ways');
+    const inv = await inventory(aws, 'demo');
+    expect(inv.instances.filter((i) => i.Tags?.some((t) => t.Value === 'vpn-gateway'))).toHaveLength(1);
+    expect(inv.eips).toHaveLength(2);
+    expect(byComponent(inv.instances)['vpn-gateway']?.SourceDestCheck).toBe(false);
+    expect((await cli('down', '--yes', '-c', bed.config())).code).toBe(0);
   }, 600_000);
 });
