@@ -9,6 +9,8 @@
  *   --help       start-up (target: under 300 ms)
  *   service      the service deployed to both sites' real control planes from empty, then a no-op
  *                `up`: wall time and Kubernetes API requests per site from the audit logs
+ *   vpn          the rendered tunnel in network namespaces (set-up time, throughput and p99 against
+ *                the direct path), and `up` with the VPN from empty and no-op (vpn.ts)
  *
  * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
  */
@@ -27,6 +29,7 @@ import { StateDir } from '../../src/core/state.ts';
 import { onpremSite } from '../../src/providers/metal/site.ts';
 import { createCa, generatePrivateKey } from '../../src/talos/pki.ts';
 import { generateBundle } from '../../src/talos/secrets.ts';
+import { vpnReport } from './vpn.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -246,6 +249,7 @@ async function main(): Promise<void> {
     lines.push(...(await talosReport()));
     lines.push(...(await awsSiteReport()));
     lines.push(...(await serviceReport()));
+    lines.push(...(await vpnReport(ROUNDS)));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();
