@@ -2,6 +2,7 @@ import { loadConfig } from '../core/config/load.ts';
 import { messageOf } from '../core/errors.ts';
 import { siteHeader } from '../output/plan-view.ts';
 import { startProgress } from '../output/progress.ts';
+import type { SiteName } from '../core/config/schema.ts';
 import type { Outcome } from '../core/engine/execute.ts';
 import { type SitePlan, applyPlans, checkVpnSites, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
 import type { VpnCheckReport } from '../vpn/check.ts';
@@ -52,8 +53,15 @@ export async function run(options: UpOptions): Promise<number> {
   }
   // A changed VPN is proven, not assumed: traffic must cross it before `up` says it is done.
   const vpn = report.failed.length === 0 && options.layer !== 'base' && vpnChanged(plans, outcomes) ? await checkVpn(options, config, term) : undefined;
+  const notBuilt = vpn?.verdict === 'failed' ? unbuiltSite(vpn, plans) : undefined;
+  if (notBuilt && text) term.out.write(`the ${notBuilt} end of the VPN is not built yet: run \`hybridctl up\` for both sites (or \`up --site ${notBuilt}\`), then \`hybridctl vpn check\`\n`);
   if (!text) term.out.write(`${JSON.stringify({ cluster: config.metadata.name, changed: true, ...report, ...(vpn ? { vpn } : {}) }, null, 2)}\n`);
-  return report.failed.length > 0 || vpn?.verdict === 'failed' ? 1 : 0;
+  return report.failed.length > 0 || (vpn?.verdict === 'failed' && !notBuilt) ? 1 : 0;
+}
+
+/** A site outside this run whose gateway does not exist yet: the tunnel cannot work, and that is not this run's failure. */
+function unbuiltSite(report: VpnCheckReport, plans: readonly SitePlan[]): SiteName | undefined {
+  return report.gateways.find((g) => !plans.some((p) => p.site === g.site) && (g.error !== undefined || g.link === undefined))?.site;
 }
 
 function vpnChanged(plans: readonly SitePlan[], outcomes: readonly Outcome[]): boolean {

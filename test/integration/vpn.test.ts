@@ -168,6 +168,16 @@ describe.runIf(run)('the site-to-site VPN', () => {
     expect(existsSync(join(bed.stateDir, 'wireguard', 'aws-gateway.yaml')) || existsSync(join(bed.stateDir, 'wireguard', 'onprem-gateway.yaml'))).toBe(false);
   }, 600_000);
 
+  it('builds one site at a time: the first says the other end is not built yet, the second proves the tunnel', async () => {
+    const awsFirst = await cli('up', '--site', 'aws', '-c', bed.config());
+    expect(awsFirst.code, awsFirst.stdout + awsFirst.stderr).toBe(0);
+    expect(awsFirst.stdout).toContain('the onprem end of the VPN is not built yet');
+    const onpremNext = await cli('up', '--site', 'onprem', '-c', bed.config());
+    expect(onpremNext.code, onpremNext.stdout + onpremNext.stderr).toBe(0);
+    expect(onpremNext.stdout).toContain('traffic crosses the tunnel both ways');
+    expect((await cli('down', '--yes', '-c', bed.config())).code).toBe(0);
+  }, 600_000);
+
   it('converges after up is killed while the gateway comes up, with no duplicates', async () => {
     const args = ['up', '-c', bed.config(), '--state-dir', bed.stateDir];
     const seen = await killedAt(/vpn-gateway: (turning the source|waiting for i-)/, args, bed.env);

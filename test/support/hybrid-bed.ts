@@ -10,7 +10,7 @@ import { type Testbed, startTestbed } from './kube.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from './moto.ts';
 import { type NodeProxy, startNodeProxy } from './node-proxy.ts';
 import { type Registry, goEnv, startRegistry } from './registry.ts';
-import { startTalosServer } from './talos.ts';
+import { type FakeNode, type TalosFleet, startTalosServer } from './talos.ts';
 
 export const LB_DNS = 'demo-api-1.eu-central-1.elb.amazonaws.com';
 
@@ -74,6 +74,33 @@ function bedConfig(registry: Registry, cp: string, worker: string, service: stri
   );
 }
 
+/**
+ * The Talos side of both sites: a fleet per site, each handing out its site's kubeconfig; the
+ * on-prem nodes are listed, the AWS ones boot from their user-data when the CONNECT proxy (the
+ * bastion) first reaches their instance. `awsNetns`: where the AWS nodes make their network.
+ */
+export async function startTalosSites(
+  options: { moto: Moto; kube: Record<'aws' | 'onprem', Testbed>; onpremNodes: FakeNode[]; at: Pick<HybridBedAddresses, 'awsApi' | 'awsNodesNet'>; awsNetns?: string },
+  stops: (() => Promise<unknown>)[],
+): Promise<{ fleets: Record<'aws' | 'onprem', TalosFleet>; proxy: NodeProxy }> {
+  const { moto, kube, at } = options;
+  const proxyPort = await freePort();
+  const aws = await startTalosServer([], { kubeconfig: awsKubeconfig(kube.aws, proxyPort) });
+  stops.push(() => aws.stop());
+  const onprem = await startTalosServer(options.onpremNodes, { kubeconfig: kube.onprem.kubeconfigFile });
+  stops.push(() => onprem.stop());
+  const proxy = await startNodeProxy({
+    aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY),
+    fleetStatusUrl: aws.statusUrl,
+    subnet: at.awsNodesNet,
+    port: proxyPort,
+    routes: { [`${LB_DNS}:6443`]: `${at.awsApi}:${kube.aws.port}` },
+    ...(options.awsNetns ? { netns: options.awsNetns } : {}),
+  });
+  stops.push(() => proxy.stop());
+  return { fleets: { aws, onprem }, proxy };
+}
+
 export async function startHybridBed(at: HybridBedAddresses): Promise<HybridBed> {
   const cp = `${at.onpremNet}.11`;
   const worker = `${at.onpremNet}.21`;
@@ -93,25 +120,11 @@ export async function startHybridBed(at: HybridBedAddresses): Promise<HybridBed>
     // Stopped through kube, so a test that stops one early does not stop it twice.
     const kube = { aws, onprem };
     stops.push(() => Promise.all([kube.aws.stop(), kube.onprem.stop()]));
-    const proxyPort = await freePort();
-    const awsFleet = await startTalosServer([], { kubeconfig: awsKubeconfig(aws, proxyPort) });
-    stops.push(() => awsFleet.stop());
-    const onpremFleet = await startTalosServer(
-      [
-        { ip: cp, role: 'controlplane' },
-        { ip: worker, role: 'worker' },
-      ],
-      { kubeconfig: onprem.kubeconfigFile },
-    );
-    stops.push(() => onpremFleet.stop());
-    const proxy: NodeProxy = await startNodeProxy({
-      aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY),
-      fleetStatusUrl: awsFleet.statusUrl,
-      subnet: at.awsNodesNet,
-      port: proxyPort,
-      routes: { [`${LB_DNS}:6443`]: `${at.awsApi}:${aws.port}` },
-    });
-    stops.push(() => proxy.stop());
+    const onpremNodes: FakeNode[] = [
+      { ip: cp, role: 'controlplane' },
+      { ip: worker, role: 'worker' },
+    ];
+    const { proxy } = await startTalosSites({ moto, kube, onpremNodes, at }, stops);
     const env = awsEnv(moto.endpoint, {
       grpc_proxy: proxy.url,
       // The on-prem nodes are reached directly, as from the site's own network.

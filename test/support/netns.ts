@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type ResultPromise, execa } from 'execa';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { execa } from 'execa';
 import { diesWithTests } from './process.ts';
 
 /** `hc<pid in base 36>`: who made a namespace or link, so that a later run can remove what a killed one left. */
@@ -13,7 +18,9 @@ const PREFIX = /^hc([0-9a-z]+)-/;
 export class Netns {
   readonly prefix: string;
   private readonly names: string[] = [];
-  private readonly children: { child: ResultPromise; done: boolean }[] = [];
+  private readonly children: { child: ChildProcess; done: Promise<unknown> }[] = [];
+  /** Where the processes it started write their output. */
+  logs: string | undefined;
   /** Interfaces made in the root namespace: they outlive the namespaces unless removed. */
   private readonly rootLinks: string[] = [];
 
@@ -103,23 +110,29 @@ export class Netns {
     return String(result.stdout);
   }
 
-  /** Starts a long-running command in a namespace; it is stopped by destroy. */
-  spawn(ns: string, command: string, args: string[], env: Record<string, string> = {}): ResultPromise {
-    const child = execa(...diesWithTests('ip', ['netns', 'exec', ns, command, ...args]), { env, reject: false, buffer: true, stdin: 'ignore' });
-    const entry = { child, done: false };
-    void child.then(() => {
-      entry.done = true;
-    });
-    this.children.push(entry);
+  /**
+   * Starts a long-running command in a namespace; it is stopped by destroy. Its output goes to a
+   * log file (`logs`), not to memory: a pipe that fills up would kill a chatty server with SIGPIPE.
+   */
+  spawn(ns: string, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    this.logs ??= mkdtempSync(join(tmpdir(), 'hybridctl-netns-'));
+    // The file itself, not a pipe to it through this process (which is busy with the test).
+    const log = openSync(join(this.logs, `${ns}-${command.split('/').pop()}-${this.children.length}.log`), 'a');
+    const [launcher, launch] = diesWithTests('ip', ['netns', 'exec', ns, command, ...args]);
+    const child = spawn(launcher, launch, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.children.push({ child, done: once(child, 'exit') });
     return child;
   }
 
   /** Stops the processes it started and removes its namespaces (and with them their interfaces). */
   async destroy(): Promise<void> {
-    for (const { child, done } of this.children) if (!done) child.kill('SIGTERM');
-    await Promise.all(this.children.map(({ child }) => Promise.race([child, new Promise((r) => setTimeout(r, 3000))])));
-    for (const { child, done } of this.children) if (!done) child.kill('SIGKILL');
+    const running = () => this.children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+    for (const { child } of running()) child.kill('SIGTERM');
+    await Promise.all(this.children.map(({ done }) => Promise.race([done, new Promise((r) => setTimeout(r, 3000))])));
+    for (const { child } of running()) child.kill('SIGKILL');
     for (const link of this.rootLinks) await execa('ip', ['link', 'del', link], { reject: false });
     for (const name of this.names.reverse()) await execa('ip', ['netns', 'del', name], { reject: false });
+    if (this.logs) rmSync(this.logs, { recursive: true, force: true });
   }
 }

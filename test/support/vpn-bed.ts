@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { writeAmis } from './amis.ts';
 import { awsEnv, runCli, writeConfig } from './cli.ts';
 import { exampleWith } from './config.ts';
-import { LB_DNS, awsKubeconfig } from './hybrid-bed.ts';
-import { clients } from './inventory.ts';
+import { LB_DNS, startTalosSites } from './hybrid-bed.ts';
 import { type Testbed, startTestbed } from './kube.ts';
-import { HARNESS_KEY, type Moto, freePort, startMoto } from './moto.ts';
+import { type Moto, startMoto } from './moto.ts';
 import { Netns } from './netns.ts';
-import { type NodeProxy, startNodeProxy } from './node-proxy.ts';
 import { type Registry, goEnv, startRegistry, unpackImage } from './registry.ts';
 import { buildServiceBinaries } from './service-bin.ts';
-import { type TalosFleet, startTalosServer } from './talos.ts';
+import type { TalosFleet } from './talos.ts';
 
 /** The on-prem LAN: the router (the site's NAT to the internet), the admin's machine, the control plane endpoint, three nodes. */
 export const LAN = { cidr: '192.168.77.0/24', router: '192.168.77.1', admin: '192.168.77.2', endpoint: '192.168.77.10', cp: '192.168.77.11', gateway: '192.168.77.21', worker: '192.168.77.22' };
@@ -92,30 +90,15 @@ export async function startVpnBed(at: { awsApi: string; awsNodesNet: string }): 
     const kube = { aws, onprem };
     stops.push(() => Promise.all([kube.aws.stop(), kube.onprem.stop()]));
 
-    const proxyPort = await freePort();
-    const awsFleet = await startTalosServer([], { kubeconfig: awsKubeconfig(aws, proxyPort) });
-    stops.push(() => awsFleet.stop());
-    const onpremFleet = await startTalosServer(
-      [
-        { ip: LAN.cp, role: 'controlplane', netns: ns.cp },
-        { ip: LAN.gateway, role: 'worker', netns: ns.gw },
-        { ip: LAN.worker, role: 'worker', netns: ns.w2 },
-      ],
-      { kubeconfig: onprem.kubeconfigFile },
-    );
-    stops.push(() => onpremFleet.stop());
-    const proxy: NodeProxy = await startNodeProxy({
-      aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY),
-      fleetStatusUrl: awsFleet.statusUrl,
-      subnet: at.awsNodesNet,
-      port: proxyPort,
-      routes: { [`${LB_DNS}:6443`]: `${at.awsApi}:${aws.port}` },
-      netns: ns.aws,
-    });
-    stops.push(() => proxy.stop());
+    const onpremNodes = [
+      { ip: LAN.cp, role: 'controlplane' as const, netns: ns.cp },
+      { ip: LAN.gateway, role: 'worker' as const, netns: ns.gw },
+      { ip: LAN.worker, role: 'worker' as const, netns: ns.w2 },
+    ];
+    const { fleets, proxy } = await startTalosSites({ moto, kube, onpremNodes, at, awsNetns: ns.aws }, stops);
     // Talos calls to AWS nodes go through the proxy (a bastion); the on-prem nodes are on the admin's LAN.
     Object.assign(env, { AWS_ENDPOINT_URL: moto.endpoint, grpc_proxy: proxy.url, no_grpc_proxy: [LAN.cp, LAN.gateway, LAN.worker].join(',') });
-    return { net, ns, moto, registry, kube, fleets: { aws: awsFleet, onprem: onpremFleet }, env, stateDir, config, stop };
+    return { net, ns, moto, registry, kube, fleets, env, stateDir, config, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -7,14 +7,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"hybridctl.dev/test/talos/internal/fleet"
 )
 
 // requireNetns skips unless the test can make network namespaces and run
@@ -62,53 +60,6 @@ func makeNetns(t *testing.T, name string) {
 	sh(t, "ip", "-n", name, "link", "set", "lo", "up")
 }
 
-// inNetns runs fn on a thread inside namespace ns.
-func inNetns(t *testing.T, ns string, fn func() error) error {
-	t.Helper()
-
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		return err
-	}
-
-	defer target.Close() //nolint:errcheck
-
-	result := make(chan error, 1)
-
-	go func() {
-		runtime.LockOSThread()
-
-		own, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-
-			result <- err
-
-			return
-		}
-
-		defer own.Close() //nolint:errcheck
-
-		if err = unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-
-			result <- err
-
-			return
-		}
-
-		fnErr := fn()
-
-		if err = unix.Setns(int(own.Fd()), unix.CLONE_NEWNET); err == nil {
-			runtime.UnlockOSThread()
-		}
-
-		result <- fnErr
-	}()
-
-	return <-result
-}
-
 // dialIn dials from inside a namespace (a gRPC dialer: the node listens there).
 func dialIn(t *testing.T, ns string) func(ctx context.Context, addr string) (net.Conn, error) {
 	t.Helper()
@@ -116,7 +67,7 @@ func dialIn(t *testing.T, ns string) func(ctx context.Context, addr string) (net
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		var conn net.Conn
 
-		err := inNetns(t, ns, func() error {
+		err := fleet.InNetns(ns, func() error {
 			var err error
 
 			conn, err = (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", addr)
@@ -186,7 +137,7 @@ func tcpAcross(t *testing.T, fromNs, toNs, addr string) error {
 
 	var lis net.Listener
 
-	if err := inNetns(t, toNs, func() error {
+	if err := fleet.InNetns(toNs, func() error {
 		var err error
 
 		lis, err = net.Listen("tcp", addr)
@@ -205,7 +156,7 @@ func tcpAcross(t *testing.T, fromNs, toNs, addr string) error {
 		}
 	}()
 
-	return inNetns(t, fromNs, func() error {
+	return fleet.InNetns(fromNs, func() error {
 		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {
 			return err
