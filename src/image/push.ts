@@ -66,8 +66,10 @@ export class RegistryClient {
     this.base = `${target.url.replace(/\/$/, '')}/v2/${target.repository}`;
   }
 
+  /** Whether the registry has a blob; an answer that is neither yes nor no is an error, not a reason to upload again. */
   async hasBlob(digest: string): Promise<boolean> {
     const response = await this.request('HEAD', `${this.base}/blobs/${digest}`);
+    await this.expect(response, [200, 404], `look up ${digest}`);
     return response.status === 200;
   }
 
