@@ -34,7 +34,8 @@ export function awsPeer(provider: AwsProvider | undefined, state: StateDir, eipI
       );
       const publicIp = result.Addresses?.[0]?.PublicIp;
       if (!publicIp) return null;
-      if ((await state.read(CACHE_FILE))?.trim() !== publicIp) await state.write(CACHE_FILE, `${publicIp}\n`);
+      // Only where `up` has made the VPN's keys: `plan` on a new config leaves no state behind.
+      if ((await state.exists('wireguard')) && (await state.read(CACHE_FILE))?.trim() !== publicIp) await state.write(CACHE_FILE, `${publicIp}\n`);
       return { publicIp };
     },
   };
