@@ -123,6 +123,23 @@ describe('planUp', () => {
     expect(netDelete?.after).toEqual(expect.arrayContaining(['net', 'sub-a', 'rt', 'delete:subnet:extra']));
   });
 
+  it('of duplicates left by a race, keeps the child that sits in the parent being kept', async () => {
+    const w = world();
+    // Two runs raced: two networks, each with its own subnet; the kind lists the second network's subnet first.
+    w.things.set('n-kept', { kind: 'network', id: 'net', ref: 'n-kept', value: 'n1' });
+    w.things.set('n-twin', { kind: 'network', id: 'net', ref: 'n-twin', value: 'n1' });
+    w.things.set('s-twin', { kind: 'subnet', id: 'sub-a', ref: 's-twin', value: 'a', parent: 'n-twin' });
+    w.things.set('s-kept', { kind: 'subnet', id: 'sub-a', ref: 's-kept', value: 'a', parent: 'n-kept' });
+    const plan = await planUp(stack(), new Observation(w));
+    expect(plan.changes.map((c) => `${c.action} ${c.id} ${c.found?.ref ?? ''}`)).toEqual([
+      'noop net n-kept',
+      'delete net n-twin',
+      'noop sub-a s-kept',
+      'delete sub-a s-twin',
+      'create rt ',
+    ]);
+  });
+
   it('never deletes a condition, in up or in down', async () => {
     const w = world();
     const rollout = { ...fakeKind('rollout'), condition: true };
@@ -186,6 +203,43 @@ describe('execute', () => {
     await execute(plan, w, { concurrency: 8 });
     expect(w.calls.filter((c) => c.startsWith('destroy'))).toEqual(['destroy rt', 'destroy sub-a', 'destroy net']);
     expect(w.things.size).toBe(0);
+  });
+});
+
+describe('deleteLast', () => {
+  // A store (the state bucket) that nothing depends on, next to the stack, and the key it is encrypted with.
+  const key = fakeKind('key');
+  const store = fakeKind('store');
+  const withStore = (): Node<World>[] => [
+    ...stack(),
+    { id: 'key', kind: key, dependsOn: [], spec: () => ({ value: 'k' }) },
+    { id: 'state', kind: store, dependsOn: ['key'], spec: () => ({ value: 's' }), deleteLast: true },
+  ];
+
+  it('is deleted after everything that does not need it gone first, and what it needs after it', async () => {
+    const w = world();
+    await converge(w, withStore());
+    w.calls.length = 0;
+    await execute(await planDown(withStore(), new Observation(w)), w, { concurrency: 8 });
+    const destroys = w.calls.filter((c) => c.startsWith('destroy'));
+    expect(destroys.slice(-2)).toEqual(['destroy state', 'destroy key']);
+    expect(destroys.slice(0, 3)).toEqual(['destroy rt', 'destroy sub-a', 'destroy net']);
+  });
+
+  it('stays when another delete fails, so the state is there for the re-run', async () => {
+    const w = world();
+    await converge(w, withStore());
+    const failing = subnet.destroy;
+    subnet.destroy = async () => {
+      throw new Error('still in use');
+    };
+    try {
+      const outcome = await execute(await planDown(withStore(), new Observation(w)), w, { concurrency: 8 });
+      expect(outcome.failed.map((f) => f.change.id)).toEqual(['sub-a']);
+      expect([...w.things.values()].map((t) => t.id).sort()).toEqual(['key', 'net', 'state', 'sub-a']);
+    } finally {
+      subnet.destroy = failing;
+    }
   });
 });
 

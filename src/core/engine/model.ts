@@ -71,6 +71,8 @@ export interface Node<Ctx> {
   kind: AnyKind<Ctx>;
   dependsOn: string[];
   spec(refs: Refs): unknown;
+  /** Deleted after everything that does not need it gone first (the bucket holding the state: if any delete fails, the state is still there for the re-run). */
+  deleteLast?: boolean;
 }
 
 export interface ObserveContext<Ctx> {

@@ -79,8 +79,8 @@ export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Obse
   const wanted = new Set([...nodes.map((n) => `${n.kind.kind}/${n.id}`), ...(options.keep ?? [])]);
 
   for (const node of ordered) {
-    const [existing, ...duplicates] = found.get(node.kind)?.get(node.id) ?? [];
     const spec = node.spec(planRefs(planned));
+    const [existing, ...duplicates] = closestFirst(node, found.get(node.kind)?.get(node.id) ?? [], spec);
     const change = existing ? compare(node, existing, spec) : create(node, spec);
     planned.set(node.id, change);
     changes.push(change);
@@ -138,6 +138,20 @@ function planRefs<Ctx>(planned: Map<string, PlannedChange<Ctx>>): Refs {
   };
 }
 
+/**
+ * Of several resources for one node (left by two runs that raced), the one to keep is the one
+ * that already matches the spec: a subnet in the VPC being kept, not its twin in the VPC being
+ * deleted (replacing it would collide with that twin's address range). Ties keep the kind's order.
+ */
+function closestFirst<Ctx>(node: Node<Ctx>, candidates: readonly Found<unknown>[], spec: unknown): Found<unknown>[] {
+  if (candidates.length < 2) return [...candidates];
+  const distance = (f: Found<unknown>) => {
+    const diff = node.kind.diff(f.state, spec);
+    return diff.replace ? 2 : diff.changes.length > 0 ? 1 : 0;
+  };
+  return candidates.map((f, i) => ({ f, i, d: distance(f) })).sort((a, b) => a.d - b.d || a.i - b.i).map((x) => x.f);
+}
+
 function compare<Ctx>(node: Node<Ctx>, found: Found<unknown>, spec: unknown): PlannedChange<Ctx> {
   const diff = node.kind.diff(found.state, spec);
   const action = diff.replace ? 'replace' : diff.changes.length > 0 ? 'update' : 'noop';
@@ -165,5 +179,11 @@ function orderDeletes<Ctx>(changes: PlannedChange<Ctx>[], nodes: readonly Node<C
   for (const change of deletes) {
     const kinds = before.get(change.kind) ?? new Set<string>();
     change.after = [...planned.keys(), ...deletes.filter((d) => kinds.has(d.kind)).map((d) => d.key)];
+  }
+  const last = new Set(nodes.filter((n) => n.deleteLast).map((n) => `${n.kind.kind}/${n.id}`));
+  for (const change of deletes.filter((c) => last.has(`${c.kind}/${c.id}`))) {
+    // Everything else first, except deletes that must wait for this one (the key its objects are encrypted with).
+    const waitsForIt = (d: PlannedChange<Ctx>) => before.get(d.kind)?.has(change.kind) ?? false;
+    change.after = [...new Set([...change.after, ...deletes.filter((d) => d !== change && !waitsForIt(d) && !last.has(`${d.kind}/${d.id}`)).map((d) => d.key)])];
   }
 }
