@@ -1,17 +1,20 @@
 import {
   CreateVpcCommand,
+  DescribeSecurityGroupsCommand,
   DescribeVpcAttributeCommand,
   DescribeVpcsCommand,
   GetEbsDefaultKmsKeyIdCommand,
   GetEbsEncryptionByDefaultCommand,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
+import { GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
 import { CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
-import { CreateKeyCommand, DescribeKeyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
 import {
   CreateBucketCommand,
   GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand,
+  GetBucketLoggingCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
@@ -23,11 +26,11 @@ import { AwsClients } from '../../src/providers/aws/clients.ts';
 import { ecrLogin } from '../../src/providers/aws/ecr-auth.ts';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
-import { type Clients, NOTHING, byComponent, clients, counts, inventory } from '../support/inventory.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { type Clients, NOTHING, byComponent, clients, counts, flowLogs, inventory, recordedRequests } from '../support/inventory.ts';
+import { type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
-const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 2, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
+const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 3, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
 
 // ecrLogin runs in this process with the standard credential chain: give it moto's fake keys.
 process.env.AWS_ACCESS_KEY_ID = 'testing';
@@ -49,6 +52,11 @@ beforeEach(async () => moto.reset());
 
 const up = () => runCli(['up', '--site', 'aws', '--layer', 'base', '-c', config], env);
 
+/** The calls that change something; the run lock's own object in the state bucket does not count. */
+function changing(calls: readonly RecordedCall[]): RecordedCall[] {
+  return calls.filter((c) => c.mutating && (c as { key?: string }).key !== 'locks/run.json');
+}
+
 function ingressOf(permissions: IpPermission[]) {
   return permissions.flatMap((p) => [
     ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort ?? ''}-${p.ToPort ?? ''}:${r.CidrIp}`),
@@ -58,6 +66,7 @@ function ingressOf(permissions: IpPermission[]) {
 
 describe('up from an empty account', () => {
   it('creates exactly the base layer, with the settings that matter', async () => {
+    await moto.record();
     const result = await up();
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -101,21 +110,33 @@ describe('up from an empty account', () => {
       expect(tags.Name).toBe(`demo-${tags['hybridctl.dev/component']}`);
     }
 
-    // Security groups: members trust each other; the APIs only from admins and the LB subnets; from on-prem, only the NodePort (over the VPN).
+    // Security groups: members trust each other; the APIs on the control planes only from the load
+    // balancer's group (not from the public subnets, where the VPN gateway lives), the load balancer
+    // only from admins; from on-prem, only the NodePort (over the VPN).
     const groups = byComponent(inv.sgs);
     const cp = groups['sg-controlplane'];
     const workers = groups['sg-workers'];
+    const nlb = groups['sg-nlb'];
     const members = [`-1:-:${cp?.GroupId}`, `-1:-:${workers?.GroupId}`];
     const nodePort = 'tcp:30080-30080:192.168.10.0/24';
-    const apiFrom = ['203.0.113.10/32', '10.40.128.0/24', '10.40.129.0/24'].flatMap((c) => [`tcp:50000-50000:${c}`, `tcp:6443-6443:${c}`]);
-    expect(ingressOf(cp?.IpPermissions ?? []).sort()).toEqual([...members, ...apiFrom].sort());
+    expect(ingressOf(cp?.IpPermissions ?? []).sort()).toEqual([...members, `tcp:50000-50000:${nlb?.GroupId}`, `tcp:6443-6443:${nlb?.GroupId}`].sort());
+    expect((cp?.IpPermissions ?? []).flatMap((p) => p.IpRanges ?? [])).toEqual([]);
+    expect(ingressOf(nlb?.IpPermissions ?? []).sort()).toEqual(['tcp:50000-50000:203.0.113.10/32', 'tcp:6443-6443:203.0.113.10/32']);
     expect(ingressOf(workers?.IpPermissions ?? []).sort()).toEqual([...members, nodePort].sort());
     expect(JSON.stringify(inv.sgs.map((g) => g.IpPermissions))).not.toContain('0.0.0.0/0');
+    for (const publicCidr of ['10.40.128.0/24', '10.40.129.0/24']) expect(JSON.stringify(inv.sgs.map((g) => g.IpPermissions))).not.toContain(publicCidr);
+    // The VPC's default group admits and sends nothing (Security Hub EC2.2).
+    const defaultGroup = (
+      await aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId ?? ''] }, { Name: 'group-name', Values: ['default'] }] }))
+    ).SecurityGroups?.[0];
+    expect([defaultGroup?.IpPermissions, defaultGroup?.IpPermissionsEgress]).toEqual([[], []]);
 
-    // IAM: EC2 may assume the node role, and it grants nothing yet.
+    // IAM: EC2 may assume the node role for instances of this account only, and it grants nothing yet.
     const role = await aws.iam.send(new GetRoleCommand({ RoleName: 'hybridctl-demo-node' }));
     const trust = JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? ''));
-    expect(trust.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(trust.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } },
+    ]);
     expect((await aws.iam.send(new ListRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).PolicyNames).toEqual([]);
     expect((await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).AttachedPolicies).toEqual([]);
     expect(inv.profiles[0]?.Roles?.map((r) => r.RoleName)).toEqual(['hybridctl-demo-node']);
@@ -124,6 +145,14 @@ describe('up from an empty account', () => {
     const key = inv.kmsKeys[0]?.meta;
     expect((await aws.kms.send(new GetKeyRotationStatusCommand({ KeyId: key?.KeyId }))).KeyRotationEnabled).toBe(true);
     expect(inv.aliases[0]?.TargetKeyId).toBe(key?.KeyId);
+    // The account administers the key; the log delivery services may encrypt with it, for this account only.
+    const keyPolicy = JSON.parse((await aws.kms.send(new GetKeyPolicyCommand({ KeyId: key?.KeyId, PolicyName: 'default' }))).Policy ?? '{}');
+    expect(keyPolicy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*' }));
+    for (const service of ['delivery.logs.amazonaws.com', 'logging.s3.amazonaws.com']) {
+      expect(keyPolicy.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Allow', Principal: { Service: service }, Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': ACCOUNT } }) }),
+      );
+    }
 
     // S3: encrypted with the key, versioned, private, TLS only; telemetry ages out.
     for (const purpose of ['state', 'telemetry']) {
@@ -145,7 +174,41 @@ describe('up from an empty account', () => {
       const tags = (await aws.s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet ?? [];
       expect(tags).toContainEqual({ Key: 'hybridctl.dev/component', Value: `bucket-${purpose}` });
     }
-    const lifecycle = await aws.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: `hctl-demo-telemetry-${ACCOUNT}-eu-central-1` }));
+    const telemetry = `hctl-demo-telemetry-${ACCOUNT}-eu-central-1`;
+    const state = `hctl-demo-state-${ACCOUNT}-eu-central-1`;
+    // Requests to the state bucket are logged into the telemetry bucket (Security Hub S3.9), whose
+    // policy lets S3's logging service write there for the state bucket of this account only.
+    expect((await aws.s3.send(new GetBucketLoggingCommand({ Bucket: state }))).LoggingEnabled).toMatchObject({ TargetBucket: telemetry, TargetPrefix: 's3-access-logs/state/' });
+    expect((await aws.s3.send(new GetBucketLoggingCommand({ Bucket: telemetry }))).LoggingEnabled).toBeUndefined();
+    const telemetryPolicy = JSON.parse((await aws.s3.send(new GetBucketPolicyCommand({ Bucket: telemetry }))).Policy ?? '{}');
+    expect(telemetryPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: `arn:aws:s3:::${telemetry}/s3-access-logs/state/*`,
+        Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${state}` }, StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+      }),
+    );
+    expect(telemetryPolicy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'delivery.logs.amazonaws.com' }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${telemetry}/vpc-flow-logs/AWSLogs/aws-account-id=${ACCOUNT}/*` }),
+    );
+    expect(JSON.parse((await aws.s3.send(new GetBucketPolicyCommand({ Bucket: state }))).Policy ?? '{}').Statement).toHaveLength(1);
+
+    // VPC flow logs (Security Hub EC2.6): all traffic into the telemetry bucket, in Parquet with Hive-style partitions.
+    const logs = await flowLogs(aws, 'demo');
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ ResourceId: vpc?.VpcId, TrafficType: 'ALL', LogDestinationType: 's3', LogDestination: `arn:aws:s3:::${telemetry}/vpc-flow-logs/`, MaxAggregationInterval: 600 });
+    expect(Object.fromEntries((logs[0]?.Tags ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'hybridctl.dev/cluster': 'demo', 'hybridctl.dev/component': 'vpc-flow-log', Name: 'demo-vpc-flow-log' });
+    const created = (await recordedRequests(moto.endpoint)).filter((r) => r.operation === 'CreateFlowLogs');
+    expect(created).toHaveLength(1);
+    expect(Object.fromEntries(new URLSearchParams(created[0]?.body))).toMatchObject({
+      'DestinationOptions.FileFormat': 'parquet',
+      'DestinationOptions.HiveCompatiblePartitions': 'true',
+      'DestinationOptions.PerHourPartition': 'true',
+    });
+
+    const lifecycle = await aws.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: telemetry }));
     expect(lifecycle.Rules?.[0]).toMatchObject({
       Status: 'Enabled',
       Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }],
@@ -163,6 +226,11 @@ describe('up from an empty account', () => {
     const login = await ecrLogin({ cluster: 'demo', region: 'eu-central-1', account: ACCOUNT, userTags: {}, clients: new AwsClients({ region: 'eu-central-1', endpoint: moto.endpoint }) });
     expect(login.username).toBe('AWS');
     expect(login.url).toMatch(/^https:\/\/123456789012\.dkr\.ecr\.eu-central-1\.amazonaws\.com/);
+    // Untagged images expire after a few days; tagged ones stay (Security Hub ECR.3).
+    const ecrLifecycle = JSON.parse((await aws.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'hybridctl/demo/readings' }))).lifecyclePolicyText ?? '{}');
+    expect(ecrLifecycle.rules).toEqual([
+      expect.objectContaining({ selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7 }, action: { type: 'expire' } }),
+    ]);
 
     // EBS: new volumes in the region are encrypted with the cluster key.
     expect((await aws.ec2.send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault).toBe(true);
@@ -176,14 +244,16 @@ describe('up from an empty account', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('nothing to do');
     const calls = await moto.calls();
-    expect(calls.filter((c) => c.mutating)).toEqual([]);
+    expect(changing(calls)).toEqual([]);
     expect(calls.length).toBeGreaterThan(0);
 
     const plan = await runCli(['plan', '--site', 'aws', '--layer', 'base', '-c', config, '-o', 'json'], env);
     expect(plan.code).toBe(0);
     const parsed = JSON.parse(plan.stdout);
     expect(parsed.sites.flatMap((s: { changes: unknown[] }) => s.changes)).toEqual([]);
-    expect(parsed.sites[0].summary.noop).toBe(23);
+    // The 23 of the base layer before, and the load balancer's group and rules, the VPC's default
+    // group, the flow log and the state bucket's access logging.
+    expect(parsed.sites[0].summary.noop).toBe(28);
   });
 
   it('down deletes everything tagged for the cluster and nothing else', async () => {
@@ -205,6 +275,7 @@ describe('up from an empty account', () => {
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(down.stdout).toContain('nothing of cluster demo is left');
     expect(counts(await inventory(aws, 'demo'))).toEqual(NOTHING);
+    expect(await flowLogs(aws, 'demo')).toEqual([]);
     // The EBS default key is the AWS-managed one again.
     expect((await aws.ec2.send(new GetEbsDefaultKmsKeyIdCommand({}))).KmsKeyId).toContain('alias/aws/ebs');
 
@@ -232,7 +303,11 @@ describe('bucket policy', () => {
     try {
       const plainConfig = writeConfig(EXAMPLE);
       const result = await runCli(['up', '--site', 'aws', '--layer', 'base', '-c', plainConfig], awsEnv(plain.endpoint));
-      expect(result.code, result.stdout + result.stderr).toBe(0);
+      // It builds; then storing the state is refused by the state bucket itself, and says why.
+      expect(result.stdout).toContain('created s3-bucket bucket-state');
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      expect(result.stderr).toContain('s3:GetObject failed: access denied (HTTP 403)');
+      expect(result.stderr).toContain("hint: the cluster's buckets refuse requests without TLS");
       const error = await clients(plain.endpoint)
         .s3.send(new PutObjectCommand({ Bucket, Key: 'over-http', Body: 'no' }))
         .then(() => undefined, (e: { $metadata?: { httpStatusCode?: number } }) => e);

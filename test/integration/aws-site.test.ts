@@ -9,8 +9,8 @@ import { SIDERO, ami, writeAmis } from '../support/amis.ts';
 import { startFaultProxy } from '../support/aws-fault-proxy.ts';
 import { awsEnv, killedAt, runCli, writeConfig } from '../support/cli.ts';
 import { exampleWith } from '../support/config.ts';
-import { type Clients, NOTHING, byComponent, clients, componentOf, counts, inventory } from '../support/inventory.ts';
-import { HARNESS_KEY, type Moto, startMoto } from '../support/moto.ts';
+import { type Clients, NOTHING, byComponent, clients, componentOf, counts, flowLogs, inventory, recordedRequests } from '../support/inventory.ts';
+import { HARNESS_KEY, type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 import { type NodeProxy, startNodeProxy } from '../support/node-proxy.ts';
 import { type TalosFleet, startTalosServer, talosCheck } from '../support/talos.ts';
 
@@ -67,6 +67,8 @@ function siteConfig(cp = 3, workers = 2, extra: [string | RegExp, string][] = []
 
 const env = () => awsEnv(moto.endpoint, { grpc_proxy: proxy.url });
 const up = (config: string, e = env()) => runCli(['up', '--site', 'aws', '--state-dir', stateDir, '-c', config], e);
+/** The calls that change something; the run lock's own object in the state bucket does not count. */
+const changing = <C extends RecordedCall>(calls: readonly C[]): C[] => calls.filter((c) => c.mutating && (c as { key?: string }).key !== 'locks/run.json');
 const bootstraps = async () => (await fleet.status()).reduce((n, s) => n + s.bootstrapCount, 0);
 
 describe('up --site aws', () => {
@@ -85,7 +87,8 @@ describe('up --site aws', () => {
     for (const instance of inv.instances) {
       expect(instance.ImageId).toBe('ami-000000000000000a');
       expect(instance.PublicIpAddress).toBeUndefined();
-      expect(instance.MetadataOptions?.HttpTokens).toBe('required');
+      // IMDSv2 only, and a hop limit of 1: pods (one hop further) cannot read the user-data, the machine config.
+      expect(instance.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' });
       expect(instance.IamInstanceProfile?.Arn).toBe(inv.profiles[0]?.Arn);
       const volumeId = instance.BlockDeviceMappings?.[0]?.Ebs?.VolumeId;
       const volume = (await aws.ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId ?? ''] }))).Volumes?.[0];
@@ -106,7 +109,18 @@ describe('up --site aws', () => {
     const lbSubnets = (lb?.AvailabilityZones ?? []).map((z) => subnets[z.SubnetId ?? '']).sort();
     expect(lbSubnets).toEqual(['subnet-public-a', 'subnet-public-b']);
     const lbGroup = inv.sgs.find((g) => g.GroupId === lb?.SecurityGroups?.[0]);
+    expect(componentOf(lbGroup ?? {})).toBe('sg-nlb');
     expect((lbGroup?.IpPermissions ?? []).flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.FromPort}:${r.CidrIp}`)).sort()).toEqual(['50000:203.0.113.10/32', '6443:203.0.113.10/32']);
+    // The control planes take the API ports from the load balancer's group, and from no address range.
+    const cpGroup = byComponent(inv.sgs)['sg-controlplane'];
+    const apiSources = (cpGroup?.IpPermissions ?? []).filter((p) => p.IpProtocol === 'tcp');
+    expect(apiSources.map((p) => `${p.FromPort}:${(p.UserIdGroupPairs ?? []).map((g) => g.GroupId).join()}:${(p.IpRanges ?? []).length}`).sort()).toEqual([
+      `50000:${lbGroup?.GroupId}:0`,
+      `6443:${lbGroup?.GroupId}:0`,
+    ]);
+    for (const instance of inv.instances.filter((i) => i.Tags?.some((t) => t.Key === 'hybridctl.dev/role' && t.Value === 'controlplane'))) {
+      expect(instance.SecurityGroups?.map((g) => g.GroupId)).toEqual([cpGroup?.GroupId]);
+    }
     const listeners = (await aws.elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners ?? [];
     expect(listeners.map((l) => l.Port).sort()).toEqual([50000, 6443]);
     const controlPlaneIds = ['controlplane-1', 'controlplane-2', 'controlplane-3'].map((id) => instances[id]?.InstanceId).sort();
@@ -136,7 +150,7 @@ describe('up --site aws', () => {
     const again = await up(config);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('nothing to do');
-    expect((await moto.calls()).filter((c) => c.mutating)).toEqual([]);
+    expect(changing(await moto.calls())).toEqual([]);
     expect(await bootstraps()).toBe(1);
     expect((await fleet.status()).every((n) => n.applyCount === 0)).toBe(true);
   });
@@ -191,13 +205,43 @@ describe('up --site aws', () => {
     expect(await bootstraps()).toBe(1);
   });
 
-  it('down removes everything, nodes and load balancer first', async () => {
+  it('down removes everything, dependants first', async () => {
     const config = siteConfig(1, 1);
     expect((await up(config)).code).toBe(0);
+    await moto.record();
     const down = await runCli(['down', '--yes', '--site', 'aws', '--state-dir', stateDir, '-c', config], env());
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(counts(await inventory(aws, 'demo'))).toEqual(NOTHING);
+    expect(await flowLogs(aws, 'demo')).toEqual([]);
     expect(down.stdout).toContain('nothing of cluster demo is left');
+
+    // The order, as moto received the calls.
+    const calls = changing(await recordedRequests(moto.endpoint));
+    const indices = (match: (c: (typeof calls)[number]) => boolean) => calls.flatMap((c, i) => (match(c) ? [i] : []));
+    const op = (name: string) => indices((c) => c.operation === name);
+    const bucketPath = (purpose: string) => `/hctl-demo-${purpose}-123456789012-eu-central-1`;
+    const bucket = (purpose: string) => indices((c) => c.service === 's3' && c.method === 'DELETE' && c.path.replace(/\/$/, '') === bucketPath(purpose));
+    const expectBefore = (first: number[], then: number[], what: string) => {
+      expect(first.length, `${what}: the first kind of call was made`).toBeGreaterThan(0);
+      expect(then.length, `${what}: the second kind of call was made`).toBeGreaterThan(0);
+      expect(Math.max(...first), what).toBeLessThan(Math.min(...then));
+    };
+    expectBefore(op('DeregisterTargets'), op('TerminateInstances'), 'targets leave the target groups before their instances go');
+    expectBefore(op('TerminateInstances'), op('DeleteSecurityGroup'), 'instances are terminated before their security groups are deleted');
+    expectBefore(op('RevokeSecurityGroupIngress'), op('DeleteSecurityGroup'), 'rules that refer to other groups go before any group');
+    expectBefore(op('DeleteLoadBalancer'), op('DeleteSecurityGroup'), 'the load balancer goes before its security group');
+    expectBefore(op('DeleteListener'), op('DeleteTargetGroup'), "the load balancer's listeners go before its target groups");
+    expectBefore(op('DeleteNatGateway'), op('ReleaseAddress'), 'the NAT gateway goes before its Elastic IP is released');
+    expectBefore(op('DeleteNatGateway'), op('DetachInternetGateway'), 'the NAT gateway goes before the internet gateway is detached');
+    expectBefore(op('DeleteSubnet'), op('DeleteVpc'), 'subnets go before the VPC');
+    expectBefore(op('DeleteFlowLogs'), op('DeleteVpc'), 'the flow log goes before its VPC');
+    expectBefore(op('DeleteFlowLogs'), bucket('telemetry'), 'the flow log stops before the bucket it writes to is deleted');
+    const loggingOff = indices((c) => c.service === 's3' && c.method === 'PUT' && c.query.includes('logging') && c.path.replace(/\/$/, '') === bucketPath('state'));
+    expectBefore(loggingOff, bucket('telemetry'), "the state bucket's access logging stops before the bucket it writes to is deleted");
+    expectBefore(loggingOff, bucket('state'), "the state bucket's access logging stops before the state bucket is deleted");
+    expectBefore([...op('TerminateInstances'), ...bucket('state'), ...bucket('telemetry'), ...op('ResetEbsDefaultKmsKeyId')], op('ScheduleKeyDeletion'), 'everything encrypted with the cluster key goes before the key');
+    const otherDeletes = indices((c) => c.service !== 's3' && /^(Delete|Terminate|Release|Detach|Deregister|Disassociate)/.test(c.operation));
+    expectBefore([...otherDeletes, ...bucket('telemetry')], bucket('state'), 'the state bucket (secrets, the run lock) goes last, once everything else is gone');
   });
 });
 

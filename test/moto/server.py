@@ -15,6 +15,13 @@
 4. Elastic IPs are public addresses, as in AWS: moto draws them from 127.0.0.0/8, which no
    network routes. We draw them from moto's own public range (random_public_ip, 54.214.0.0/16),
    which the VPN tests route to their stand-in for the VPC.
+5. Conditional writes are atomic, as in S3: moto checks If-Match / If-None-Match and then
+   writes as two steps, so two concurrent "create only if absent" PutObjects can both succeed
+   on its threaded server. The run lock's tests race exactly that, so object writes and
+   deletes take one lock each.
+6. Flow logs into a folder of an S3 bucket (`arn:aws:s3:::bucket/folder/`), which AWS accepts:
+   moto takes everything after `:::` for the bucket's name and finds no such bucket. We check the
+   bucket by its name and keep the destination as given.
 """
 
 import os
@@ -24,11 +31,13 @@ import time
 
 from moto.core.responses import ActionResult
 from moto.ec2.models import elastic_ip_addresses
+from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.s3.responses import S3Response
 from moto.ec2.utils import random_public_ip
 from moto.server import main
 
@@ -90,6 +99,37 @@ def _is_action_permitted_with_context(self, action, resource="*", principal=None
 
 
 IAMPolicyStatement.is_action_permitted = _is_action_permitted_with_context
+
+_object_writes = threading.Lock()
+
+
+def _one_at_a_time(method):
+    def serialised(self, *args, **kwargs):
+        with _object_writes:
+            return method(self, *args, **kwargs)
+
+    return serialised
+
+
+S3Response.put_object = _one_at_a_time(S3Response.put_object)
+S3Response.delete_object = _one_at_a_time(S3Response.delete_object)
+
+_create_flow_logs = FlowLogsBackend.create_flow_logs
+
+
+def _create_flow_logs_in_folder(self, *args, **kwargs):
+    destination = kwargs.get("log_destination") or ""
+    bucket_and_folder = destination.split(":::", 1)[-1]
+    if kwargs.get("log_destination_type") != "s3" or "/" not in bucket_and_folder:
+        return _create_flow_logs(self, *args, **kwargs)
+    kwargs["log_destination"] = destination.split("/", 1)[0]
+    flow_logs, errors = _create_flow_logs(self, *args, **kwargs)
+    for flow_log in flow_logs:
+        flow_log.log_destination = destination
+    return flow_logs, errors
+
+
+FlowLogsBackend.create_flow_logs = _create_flow_logs_in_folder
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,5 +1,6 @@
 import {
   DescribeAddressesCommand,
+  DescribeFlowLogsCommand,
   DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
@@ -13,8 +14,9 @@ import {
 import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { CA_CERT } from './tls.ts';
+import { HARNESS_KEY, type RecordedCall, classify } from './moto.ts';
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -93,4 +95,46 @@ export function componentOf(resource: Tagged): string | undefined {
 /** Resources keyed by their logical id (the component tag). */
 export function byComponent<T extends Tagged>(resources: T[]): Record<string, T> {
   return Object.fromEntries(resources.map((r) => [componentOf(r) ?? '', r]));
+}
+
+/** The cluster's VPC flow logs (tagged like every EC2 resource). */
+export async function flowLogs(c: Clients, cluster: string) {
+  return (await c.ec2.send(new DescribeFlowLogsCommand({ Filter: tagged(cluster) }))).FlowLogs ?? [];
+}
+
+/** One request moto recorded, in the order it came, named as `moto.calls()` names it, with its path and body. */
+export interface RecordedRequest extends RecordedCall {
+  method: string;
+  path: string;
+  /** The query string's parameter names (S3 sub-resources such as `logging`). */
+  query: string[];
+  body: string;
+}
+
+/**
+ * What the CLI sent since `moto.record()`, in order, with paths and bodies (which bucket, which
+ * parameters), from moto's own recorder API. The harness's own requests are left out.
+ */
+export async function recordedRequests(endpoint: string): Promise<RecordedRequest[]> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(`${endpoint}/moto-api/recorder/download-recording`, { method: 'GET', ca: readFileSync(CA_CERT) }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Parameters<typeof classify>[0])
+    .filter((entry) => !new RegExp(`Credential=${HARNESS_KEY}/`).test(Object.entries(entry.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? ''))
+    .map((entry) => ({
+      ...classify(entry),
+      method: entry.method,
+      path: new URL(entry.url, 'http://x').pathname,
+      query: [...new URL(entry.url, 'http://x').searchParams.keys()],
+      body: entry.body_encoded ? Buffer.from(entry.body ?? '', 'base64').toString('utf8') : (entry.body ?? ''),
+    }));
 }

@@ -1,31 +1,45 @@
 import type { HybridConfig } from '../../core/config/schema.ts';
-import type { Node, Refs } from '../../core/engine/model.ts';
+import { type Node, type Refs, isUnknown } from '../../core/engine/model.ts';
 import { ebsEncryptionKind, EBS_ENCRYPTION_ID } from './kinds/ebs-encryption.ts';
 import { ecrPrefix, ecrRepositoryKind } from './kinds/ecr-repository.ts';
 import { instanceProfileKind } from './kinds/instance-profile.ts';
 import { iamRoleKind, type PolicyDocument } from './kinds/iam-role.ts';
 import { internetGatewayKind } from './kinds/internet-gateway.ts';
 import { KMS_ALIAS_ID, kmsAliasKind } from './kinds/kms-alias.ts';
-import { kmsKeyKind } from './kinds/kms-key.ts';
+import { clusterKeyPolicy, kmsKeyKind } from './kinds/kms-key.ts';
 import { natGatewayKind } from './kinds/nat-gateway.ts';
 import { elasticIpKind } from './kinds/elastic-ip.ts';
 import { routeTableKind } from './kinds/route-table.ts';
-import { bucketIdFor, type LifecycleRule, s3BucketKind } from './kinds/s3-bucket.ts';
+import { bucketIdFor, type LifecycleRule, type PolicyStatement, s3BucketKind } from './kinds/s3-bucket.ts';
+import { accessLogsIdFor, s3AccessLoggingKind } from './kinds/s3-access-logging.ts';
+import { flowLogKind } from './kinds/flow-log.ts';
 import { rulesIdFor, securityGroupRulesKind } from './kinds/security-group-rules.ts';
 import { securityGroupKind } from './kinds/security-group.ts';
+import { DEFAULT_SG_ID, defaultSecurityGroupKind } from './kinds/default-security-group.ts';
 import { subnetKind } from './kinds/subnet.ts';
 import { vpcKind } from './kinds/vpc.ts';
 import { bucketName, iamName, kmsAlias, nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets, natZones } from './network-plan.ts';
 import type { AwsProvider } from './provider.ts';
-import { type CrossSitePort, controlPlaneIngress, workerIngress } from './security-rules.ts';
+import { type CrossSitePort, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
 
 type AwsNode = Node<AwsProvider>;
 
-export const EC2_TRUST_POLICY: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-};
+/** The load balancer's security group. */
+export const NLB_SG_ID = 'sg-nlb';
+
+/**
+ * Who may assume the node role: EC2, on behalf of an instance in this account only
+ * (`aws:SourceAccount`, against the confused deputy).
+ */
+export function ec2TrustPolicy(account: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': account } } },
+    ],
+  };
+}
 
 /**
  * The AWS base layer: network, security groups, node identity, encryption key and buckets.
@@ -38,7 +52,8 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
   const nats = natZones(config.aws.natGateways, layout);
   const vpcId = (refs: Refs) => refs.get('vpc', 'vpcId');
   const nodes: AwsNode[] = [];
-  const add = <Spec>(id: string, kind: AwsNode['kind'], dependsOn: string[], spec: (refs: Refs) => Spec) => nodes.push({ id, kind, dependsOn, spec });
+  const add = <Spec>(id: string, kind: AwsNode['kind'], dependsOn: string[], spec: (refs: Refs) => Spec, options: Pick<AwsNode, 'deleteLast'> = {}) =>
+    nodes.push({ id, kind, dependsOn, spec, ...options });
 
   add('vpc', vpcKind, [], () => ({ cidr: config.aws.vpc.cidr, tags: tags('vpc') }));
   add('internet-gateway', internetGatewayKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs), tags: tags('internet-gateway') }));
@@ -74,23 +89,28 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
     }));
   }
 
-  for (const [id, role] of [['sg-controlplane', 'control plane nodes'], ['sg-workers', 'worker nodes']] as const) {
+  // The load balancer's group lives here, with the nodes' groups, because the control planes
+  // admit their APIs from it: the base layer's rules can then refer to it before any load balancer exists.
+  for (const [id, role] of [['sg-controlplane', 'control plane nodes'], ['sg-workers', 'worker nodes'], [NLB_SG_ID, 'API load balancer']] as const) {
     add(id, securityGroupKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs), groupName: nameOf(config.metadata.name, id), description: `hybridctl ${config.metadata.name}: ${role}`, tags: tags(id) }));
   }
   const groups = (refs: Refs) => ({ controlPlane: refs.get('sg-controlplane', 'groupId'), workers: refs.get('sg-workers', 'groupId') });
-  add(rulesIdFor('sg-controlplane'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers'], (refs) => ({
+  add(rulesIdFor('sg-controlplane'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers', NLB_SG_ID], (refs) => ({
     groupId: refs.get('sg-controlplane', 'groupId'),
-    rules: controlPlaneIngress(config, groups(refs), layout.map((z) => z.publicCidr)),
+    rules: controlPlaneIngress({ ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }),
   }));
   add(rulesIdFor('sg-workers'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers'], (refs) => ({
     groupId: refs.get('sg-workers', 'groupId'),
     rules: workerIngress(config, groups(refs), crossSite),
   }));
+  add(rulesIdFor(NLB_SG_ID), securityGroupRulesKind, [NLB_SG_ID], (refs) => ({ groupId: refs.get(NLB_SG_ID, 'groupId'), rules: loadBalancerIngress(config) }));
+  // Security Hub EC2.2: the VPC's default group admits and sends nothing (nothing of ours uses it).
+  add(DEFAULT_SG_ID, defaultSecurityGroupKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs) }));
 
   add('node-role', iamRoleKind, [], () => ({
     roleName: iamName(config.metadata.name, 'node'),
     description: `Talos nodes of hybridctl cluster ${config.metadata.name}`,
-    trustPolicy: EC2_TRUST_POLICY,
+    trustPolicy: ec2TrustPolicy(provider.account),
     inlinePolicies: {},
     tags: tags('node-role'),
   }));
@@ -100,7 +120,11 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
     tags: tags('node-profile'),
   }));
 
-  add('kms-key', kmsKeyKind, [], () => ({ description: `hybridctl ${config.metadata.name}: buckets, volumes and state`, tags: tags('kms-key') }));
+  add('kms-key', kmsKeyKind, [], () => ({
+    description: `hybridctl ${config.metadata.name}: buckets, volumes and state`,
+    policy: clusterKeyPolicy(provider.account, provider.region),
+    tags: tags('kms-key'),
+  }));
   add(KMS_ALIAS_ID, kmsAliasKind, ['kms-key'], (refs) => ({ aliasName: kmsAlias(config.metadata.name), targetKeyId: refs.get('kms-key', 'keyId') }));
   add(EBS_ENCRYPTION_ID, ebsEncryptionKind, ['kms-key'], (refs) => ({ kmsKeyArn: refs.get('kms-key', 'arn') }));
 
@@ -117,10 +141,39 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
       },
     ],
   };
+  // The telemetry bucket receives the logs: it lets the delivery services write them.
+  const grants = (purpose: string): PolicyStatement[] =>
+    purpose === 'telemetry'
+      ? [...accessLogGrants(provider, bucketName(provider, purpose), [{ purpose: 'state', source: bucketName(provider, 'state') }]), ...flowLogGrants(provider, bucketName(provider, purpose))]
+      : [];
   for (const [purpose, lifecycle] of Object.entries(lifecycles)) {
     const id = bucketIdFor(purpose);
-    add(id, s3BucketKind, ['kms-key'], (refs) => ({ bucketName: bucketName(provider, purpose), kmsKeyArn: refs.get('kms-key', 'arn'), lifecycle, tags: tags(id) }));
+    add(
+      id,
+      s3BucketKind,
+      ['kms-key'],
+      (refs) => ({
+        bucketName: bucketName(provider, purpose),
+        kmsKeyArn: refs.get('kms-key', 'arn'),
+        lifecycle,
+        grants: grants(purpose),
+        tags: tags(id),
+      }),
+      // The state bucket holds the secrets and the run lock: `down` deletes it only once all else is gone.
+      { deleteLast: purpose === 'state' },
+    );
   }
+  // Security Hub S3.9: requests to the state bucket are logged into the telemetry bucket.
+  add(accessLogsIdFor(bucketIdFor('state')), s3AccessLoggingKind, [bucketIdFor('state'), bucketIdFor('telemetry')], (refs) => ({
+    bucketName: refs.get(bucketIdFor('state'), 'bucketName'),
+    targetBucket: refs.get(bucketIdFor('telemetry'), 'bucketName'),
+    targetPrefix: accessLogPrefix('state'),
+  }));
+  // Security Hub EC2.6: the VPC's traffic, accepted and rejected, into the telemetry bucket.
+  add(FLOW_LOG_ID, flowLogKind, ['vpc', bucketIdFor('telemetry')], (refs) => {
+    const bucketArn = refs.get(bucketIdFor('telemetry'), 'arn');
+    return { vpcId: vpcId(refs), destination: isUnknown(bucketArn) ? bucketArn : `${bucketArn}${FLOW_LOG_PREFIX}`, tags: tags(FLOW_LOG_ID) };
+  });
   if (config.service.image.registry === 'ecr') {
     add(ECR_REPOSITORY_ID, ecrRepositoryKind, ['kms-key'], (refs) => ({
       name: `${ecrPrefix(config.metadata.name)}${config.service.image.repository}`,
@@ -132,3 +185,54 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
 }
 
 export const ECR_REPOSITORY_ID = 'image-repository';
+
+export const FLOW_LOG_ID = 'vpc-flow-log';
+
+/**
+ * Where in the telemetry bucket the VPC's flow logs go, after the bucket's ARN: a folder of their
+ * own, under which AWS writes `AWSLogs/aws-account-id=<account>/aws-service=vpcflowlogs/…`
+ * (Hive-style partitions, Parquet), beside the other telemetry.
+ */
+export const FLOW_LOG_PREFIX = '/vpc-flow-logs/';
+
+/** Where a bucket's server access logs go in the telemetry bucket. */
+export function accessLogPrefix(purpose: string): string {
+  return `s3-access-logs/${purpose}/`;
+}
+
+/** Lets S3's logging service write each source bucket's access logs under its prefix, for this account only. */
+function accessLogGrants(provider: Pick<AwsProvider, 'account'>, bucket: string, sources: { purpose: string; source: string }[]): PolicyStatement[] {
+  return sources.map(({ purpose, source }) => ({
+    Sid: `S3ServerAccessLogs${purpose.charAt(0).toUpperCase()}${purpose.slice(1)}`,
+    Effect: 'Allow',
+    Principal: { Service: 'logging.s3.amazonaws.com' },
+    Action: 's3:PutObject',
+    Resource: `arn:aws:s3:::${bucket}/${accessLogPrefix(purpose)}*`,
+    Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${source}` }, StringEquals: { 'aws:SourceAccount': provider.account } },
+  }));
+}
+
+/** What VPC flow log delivery needs, as the VPC guide gives it: write under `AWSLogs/aws-account-id=<account>/` and check the bucket, for this account's logs only. */
+function flowLogGrants(provider: Pick<AwsProvider, 'account' | 'region'>, bucket: string): PolicyStatement[] {
+  const from = { 'aws:SourceAccount': provider.account };
+  const sourceArn = { 'aws:SourceArn': `arn:aws:logs:${provider.region}:${provider.account}:*` };
+  const folder = FLOW_LOG_PREFIX.replace(/^\//, '');
+  return [
+    {
+      Sid: 'AWSLogDeliveryWrite',
+      Effect: 'Allow',
+      Principal: { Service: 'delivery.logs.amazonaws.com' },
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${bucket}/${folder}AWSLogs/aws-account-id=${provider.account}/*`,
+      Condition: { StringEquals: { ...from, 's3:x-amz-acl': 'bucket-owner-full-control' }, ArnLike: sourceArn },
+    },
+    {
+      Sid: 'AWSLogDeliveryAclCheck',
+      Effect: 'Allow',
+      Principal: { Service: 'delivery.logs.amazonaws.com' },
+      Action: ['s3:GetBucketAcl', 's3:ListBucket'],
+      Resource: `arn:aws:s3:::${bucket}`,
+      Condition: { StringEquals: from, ArnLike: sourceArn },
+    },
+  ];
+}

@@ -59,16 +59,21 @@ export function isNotFound(error: unknown): boolean {
 export function wrapAwsError(error: unknown, clientName: string, commandName: string, region: string, endpoint: string | undefined): unknown {
   if (error instanceof AwsCallError) return error;
   const action = iamAction(clientName, commandName);
-  const code = errorCode(error);
-  const message = (error as Error)?.message || code || 'unknown error';
+  // S3 answers a denied GET or HEAD with a bare 403 and no body, which the SDK cannot name.
+  const forbidden = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403 && /^(Unknown|UnknownError|Forbidden|)$/.test(errorCode(error));
+  const code = forbidden ? 'AccessDenied' : errorCode(error);
+  const message = forbidden ? 'access denied (HTTP 403)' : (error as Error)?.message || code || 'unknown error';
   return new AwsCallError(action, code, message, hintFor(code, message, action, region, endpoint), error);
 }
 
 function hintFor(code: string, message: string, action: string, region: string, endpoint: string | undefined): string | undefined {
   if (/LimitExceeded|QuotaExceeded|TooManyBuckets|InsufficientAddressCapacity|MaxSpotInstanceCountExceeded|VcpuLimitExceeded|TooManyLoadBalancers|TooManyTargetGroups/.test(code))
     return `a service quota is exhausted; request an increase in the Service Quotas console for ${region}, or free capacity, then re-run`;
-  if (/^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/.test(code))
+  if (/^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/.test(code)) {
+    // hybridctl's buckets deny every request without TLS.
+    if (action.startsWith('s3:') && endpoint?.startsWith('http:')) return `the cluster's buckets refuse requests without TLS, and ${endpoint} is plain HTTP; use an https:// endpoint`;
     return `the credentials lack permission for ${action}; grant it to the identity shown by \`aws sts get-caller-identity\``;
+  }
   if (/^(InvalidClientTokenId|UnrecognizedClientException|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidAccessKeyId|AuthFailure|RequestExpired)$/.test(code))
     return 'the AWS credentials are invalid or expired; refresh them (e.g. `aws sso login`) or pick another --profile';
   if (/^(AuthorizationHeaderMalformed|PermanentRedirect|IllegalLocationConstraintException|InvalidLocationConstraint)$/.test(code) || /wrong region|expecting '[a-z0-9-]+'/.test(message))

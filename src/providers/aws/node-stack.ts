@@ -10,9 +10,8 @@ import { instanceKind, nodeTags } from './kinds/instance.ts';
 import { lbTargetsKind, targetsIdFor } from './kinds/lb-targets.ts';
 import { listenerKind } from './kinds/listener.ts';
 import { loadBalancerKind, loadBalancerName } from './kinds/load-balancer.ts';
-import { rulesIdFor, securityGroupRulesKind } from './kinds/security-group-rules.ts';
-import { securityGroupKind } from './kinds/security-group.ts';
 import { targetGroupKind } from './kinds/target-group.ts';
+import { NLB_SG_ID } from './base-stack.ts';
 import { nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets } from './network-plan.ts';
 import { KUBE_API_PORT, TALOS_API_PORT } from './security-rules.ts';
@@ -63,23 +62,11 @@ export function nodeStack(config: HybridConfig, site: AwsSite, zones: readonly s
   const nodes: SiteNode[] = [];
   const add = <Spec>(id: string, kind: SiteNode['kind'], dependsOn: string[], spec: (refs: Refs) => Spec) => nodes.push({ id, kind, dependsOn, spec });
 
-  // The load balancer, open to admins only.
-  add('sg-nlb', securityGroupKind, ['vpc'], (refs) => ({
-    vpcId: refs.get('vpc', 'vpcId'),
-    groupName: nameOf(config.metadata.name, 'sg-nlb'),
-    description: `hybridctl ${config.metadata.name}: API load balancer`,
-    tags: tags('sg-nlb'),
-  }));
-  add(rulesIdFor('sg-nlb'), securityGroupRulesKind, ['sg-nlb'], (refs) => ({
-    groupId: refs.get('sg-nlb', 'groupId'),
-    rules: config.aws.adminCidrs.flatMap((cidr) =>
-      LISTENERS.map((l) => ({ protocol: 'tcp', fromPort: l.port, toPort: l.port, cidr, description: `${l.id} API from admins` })),
-    ),
-  }));
-  add(LOAD_BALANCER_ID, loadBalancerKind, ['sg-nlb', ...layout.map((z) => `subnet-public-${z.letter}`)], (refs) => ({
+  // The load balancer, in its group from the base layer (open to admins only).
+  add(LOAD_BALANCER_ID, loadBalancerKind, [NLB_SG_ID, ...layout.map((z) => `subnet-public-${z.letter}`)], (refs) => ({
     name: loadBalancerName(config.metadata.name),
     subnetIds: layout.map((z) => refs.get(`subnet-public-${z.letter}`, 'subnetId')),
-    securityGroupIds: [refs.get('sg-nlb', 'groupId')],
+    securityGroupIds: [refs.get(NLB_SG_ID, 'groupId')],
     tags: tags(LOAD_BALANCER_ID),
   }));
   for (const l of LISTENERS) {

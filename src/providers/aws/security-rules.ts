@@ -10,6 +10,12 @@ interface Groups {
   workers: Val;
 }
 
+/** The API ports the load balancer forwards to the control planes, and what each is for. */
+export const API_PORTS = [
+  { port: TALOS_API_PORT, what: 'Talos API' },
+  { port: KUBE_API_PORT, what: 'Kubernetes API' },
+] as const;
+
 /** A port the other site reaches over the VPN (the service's NodePort, say), from the on-prem network. */
 export interface CrossSitePort {
   protocol: 'tcp' | 'udp';
@@ -21,21 +27,21 @@ export interface CrossSitePort {
 /**
  * Who may reach the nodes. Cluster members trust each other fully (etcd, trustd, kubelet and
  * the pod network stay inside the cluster); the Talos and Kubernetes APIs on control planes are
- * open to adminCidrs and to the load balancer's subnets; workers accept from the on-prem network
- * only the ports cross-site traffic needs. Nothing else comes in from the internet.
+ * open to the load balancer's security group only (admins come in through the load balancer,
+ * whose group admits adminCidrs); workers accept from the on-prem network only the ports
+ * cross-site traffic needs. Nothing else comes in from the internet, and nothing in a public
+ * subnet reaches the control planes' APIs unless it is the load balancer or a cluster member.
  */
-export function controlPlaneIngress(config: HybridConfig, groups: Groups, loadBalancerCidrs: readonly string[]): IngressRule[] {
-  const apiSources = [
-    ...config.aws.adminCidrs.map((cidr) => ({ cidr, who: 'admins' })),
-    ...loadBalancerCidrs.map((cidr) => ({ cidr, who: 'load balancer subnet' })),
-  ];
+export function controlPlaneIngress(groups: Groups & { loadBalancer: Val }): IngressRule[] {
   return [
     ...memberRules(groups),
-    ...apiSources.flatMap(({ cidr, who }) => [
-      { protocol: 'tcp', fromPort: TALOS_API_PORT, toPort: TALOS_API_PORT, cidr, description: `Talos API from ${who}` },
-      { protocol: 'tcp', fromPort: KUBE_API_PORT, toPort: KUBE_API_PORT, cidr, description: `Kubernetes API from ${who}` },
-    ]),
+    ...API_PORTS.map(({ port, what }) => ({ protocol: 'tcp', fromPort: port, toPort: port, groupId: groups.loadBalancer, description: `${what} through the load balancer` })),
   ];
+}
+
+/** The load balancer admits the admins on the API ports, and nobody else. */
+export function loadBalancerIngress(config: HybridConfig): IngressRule[] {
+  return config.aws.adminCidrs.flatMap((cidr) => API_PORTS.map(({ port, what }) => ({ protocol: 'tcp', fromPort: port, toPort: port, cidr, description: `${what} from admins` })));
 }
 
 export function workerIngress(config: HybridConfig, groups: Groups, crossSite: readonly CrossSitePort[] = []): IngressRule[] {

@@ -10,7 +10,11 @@ import { type Val, known } from '../../../core/engine/model.ts';
 import type { AwsKind } from '../provider.ts';
 import { kmsKeyKind } from './kms-key.ts';
 
-/** A region-wide account setting, not a taggable resource: it is the cluster's while it names the cluster's key. */
+/**
+ * A region-wide account setting, not a taggable resource: it is the cluster's while the cluster
+ * has a key (so a default moved to another key, or encryption turned off, is drift to restore),
+ * and while it names the cluster's key (so that a cluster left with only its setting still cleans up).
+ */
 export const EBS_ENCRYPTION_ID = 'ebs-encryption';
 
 export interface EbsEncryptionSpec {
@@ -20,6 +24,8 @@ export interface EbsEncryptionSpec {
 export interface EbsEncryptionState {
   enabled: boolean;
   kmsKeyArn: string;
+  /** The default names the cluster's key: only then does `down` reset it. */
+  clusterKey: boolean;
 }
 
 /**
@@ -38,9 +44,9 @@ export const ebsEncryptionKind: AwsKind<EbsEncryptionSpec, EbsEncryptionState> =
       ec2.send(new GetEbsDefaultKmsKeyIdCommand({})),
     ]);
     const kmsKeyArn = key.KmsKeyId ?? '';
-    const ours = keys.some((k) => k.state.arn === kmsKeyArn || k.state.keyId === kmsKeyArn);
-    if (!ours) return [];
-    return [{ id: EBS_ENCRYPTION_ID, ref: `ebs-default:${ctx.provider.region}`, state: { enabled: enabled.EbsEncryptionByDefault ?? false, kmsKeyArn } }];
+    const clusterKey = keys.some((k) => k.state.arn === kmsKeyArn || k.state.keyId === kmsKeyArn);
+    if (keys.length === 0) return [];
+    return [{ id: EBS_ENCRYPTION_ID, ref: `ebs-default:${ctx.provider.region}`, state: { enabled: enabled.EbsEncryptionByDefault ?? false, kmsKeyArn, clusterKey } }];
   },
 
   diff(state, spec) {
@@ -52,7 +58,7 @@ export const ebsEncryptionKind: AwsKind<EbsEncryptionSpec, EbsEncryptionState> =
   },
 
   async create(spec, ctx) {
-    const state: EbsEncryptionState = { enabled: false, kmsKeyArn: '' };
+    const state: EbsEncryptionState = { enabled: false, kmsKeyArn: '', clusterKey: false };
     return this.update({ id: ctx.id, ref: `ebs-default:${ctx.provider.region}`, state }, spec, this.diff(state, spec).changes, ctx);
   },
 
@@ -61,10 +67,12 @@ export const ebsEncryptionKind: AwsKind<EbsEncryptionSpec, EbsEncryptionState> =
     const kmsKeyArn = known(spec.kmsKeyArn);
     if (changes.some((c) => c.field === 'kmsKeyArn')) await ec2.send(new ModifyEbsDefaultKmsKeyIdCommand({ KmsKeyId: kmsKeyArn }));
     if (changes.some((c) => c.field === 'enabled')) await ec2.send(new EnableEbsEncryptionByDefaultCommand({}));
-    return { ...found, state: { enabled: true, kmsKeyArn } };
+    return { ...found, state: { enabled: true, kmsKeyArn, clusterKey: true } };
   },
 
-  async destroy(_found, ctx) {
+  /** The region's default goes back to the AWS-managed key, unless it already names someone else's. */
+  async destroy(found, ctx) {
+    if (!found.state.clusterKey) return;
     await ctx.provider.clients.ec2.send(new ResetEbsDefaultKmsKeyIdCommand({}));
   },
 

@@ -1,7 +1,9 @@
 import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
+  GetLifecyclePolicyCommand,
   ListTagsForResourceCommand,
+  PutLifecyclePolicyCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
   TagResourceCommand,
@@ -9,9 +11,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { diffFields } from '../../../core/engine/diff.ts';
 import { type Val, known } from '../../../core/engine/model.ts';
-import { collect, deleting } from '../calls.ts';
+import { collect, deleting, ifExists } from '../calls.ts';
 import type { Tags } from '../naming.ts';
-import type { AwsKind } from '../provider.ts';
+import type { AwsAct, AwsKind } from '../provider.ts';
 import { componentOf, missingTags, tagChange, toList, toRecord } from '../tags.ts';
 
 export interface EcrRepositorySpec {
@@ -27,8 +29,28 @@ export interface EcrRepositoryState {
   scanOnPush: boolean;
   mutability: string;
   kmsKeyArn: string | undefined;
+  /** The lifecycle policy as ECR holds it (parsed), or undefined when it has none. */
+  lifecyclePolicy: unknown;
   tags: Tags;
 }
+
+/** Days an untagged image is kept after its push. */
+export const UNTAGGED_IMAGE_DAYS = 7;
+
+/**
+ * Security Hub ECR.3: untagged images (pushes that never got a tag, or whose tags were removed)
+ * expire a few days after their push; tagged images are kept.
+ */
+export const LIFECYCLE_POLICY = {
+  rules: [
+    {
+      rulePriority: 1,
+      description: `expire untagged images ${UNTAGGED_IMAGE_DAYS} days after their push; tagged images are kept`,
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: UNTAGGED_IMAGE_DAYS },
+      action: { type: 'expire' },
+    },
+  ],
+};
 
 /** Repositories of a cluster live under `hybridctl/<cluster>/`: one listing finds them all. */
 export function ecrPrefix(cluster: string): string {
@@ -45,7 +67,11 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
     const ours = pages.flatMap((p) => p.repositories ?? []).filter((r) => r.repositoryName?.startsWith(ecrPrefix(provider.cluster)));
     return Promise.all(
       ours.map(async (r) => {
-        const tags = toRecord((await ecr.send(new ListTagsForResourceCommand({ resourceArn: r.repositoryArn }))).tags);
+        const [tagList, lifecycle] = await Promise.all([
+          ecr.send(new ListTagsForResourceCommand({ resourceArn: r.repositoryArn })),
+          ifExists(() => ecr.send(new GetLifecyclePolicyCommand({ repositoryName: r.repositoryName }))),
+        ]);
+        const tags = toRecord(tagList.tags);
         const state: EcrRepositoryState = {
           name: r.repositoryName ?? '',
           arn: r.repositoryArn ?? '',
@@ -53,6 +79,7 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
           scanOnPush: r.imageScanningConfiguration?.scanOnPush ?? false,
           mutability: r.imageTagMutability ?? 'MUTABLE',
           kmsKeyArn: r.encryptionConfiguration?.encryptionType === 'KMS' ? r.encryptionConfiguration.kmsKey : undefined,
+          lifecyclePolicy: lifecycle?.lifecyclePolicyText ? JSON.parse(lifecycle.lifecyclePolicyText) : undefined,
           tags,
         };
         return { id: componentOf(tags) ?? state.name, ref: state.name, state };
@@ -63,11 +90,17 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
   diff(state, spec) {
     const fixed = diffFields(state, { name: spec.name, kmsKeyArn: spec.kmsKeyArn });
     if (fixed.length > 0) return { changes: fixed, replace: 'a repository\'s name and encryption cannot change (its images go with it)' };
-    return { changes: [...diffFields(state, { scanOnPush: true, mutability: 'IMMUTABLE' }), ...tagChange(state.tags, spec.tags)] };
+    return { changes: [...diffFields(state, { scanOnPush: true, mutability: 'IMMUTABLE', lifecyclePolicy: LIFECYCLE_POLICY }), ...tagChange(state.tags, spec.tags)] };
   },
 
   describe(spec) {
-    return { name: spec.name, scanOnPush: true, mutability: 'IMMUTABLE', encryption: 'KMS, the cluster key' };
+    return {
+      name: spec.name,
+      scanOnPush: true,
+      mutability: 'IMMUTABLE',
+      encryption: 'KMS, the cluster key',
+      lifecyclePolicy: `untagged images expire after ${UNTAGGED_IMAGE_DAYS} days; tagged images are kept`,
+    };
   },
 
   async create(spec, ctx) {
@@ -81,6 +114,7 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
       }),
     );
     const r = created.repository;
+    await putLifecyclePolicy(ctx, spec.name);
     const state: EcrRepositoryState = {
       name: spec.name,
       arn: r?.repositoryArn ?? '',
@@ -88,6 +122,7 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
       scanOnPush: true,
       mutability: 'IMMUTABLE',
       kmsKeyArn: known(spec.kmsKeyArn),
+      lifecyclePolicy: LIFECYCLE_POLICY,
       tags: spec.tags,
     };
     return { id: ctx.id, ref: spec.name, state };
@@ -98,9 +133,10 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
     const repositoryName = found.state.name;
     if (changes.some((c) => c.field === 'scanOnPush')) await ecr.send(new PutImageScanningConfigurationCommand({ repositoryName, imageScanningConfiguration: { scanOnPush: true } }));
     if (changes.some((c) => c.field === 'mutability')) await ecr.send(new PutImageTagMutabilityCommand({ repositoryName, imageTagMutability: 'IMMUTABLE' }));
+    if (changes.some((c) => c.field === 'lifecyclePolicy')) await putLifecyclePolicy(ctx, repositoryName);
     const missing = missingTags(found.state.tags, spec.tags);
     if (Object.keys(missing).length > 0) await ecr.send(new TagResourceCommand({ resourceArn: found.state.arn, tags: toList(missing) }));
-    return { ...found, state: { ...found.state, scanOnPush: true, mutability: 'IMMUTABLE', tags: { ...found.state.tags, ...spec.tags } } };
+    return { ...found, state: { ...found.state, scanOnPush: true, mutability: 'IMMUTABLE', lifecyclePolicy: LIFECYCLE_POLICY, tags: { ...found.state.tags, ...spec.tags } } };
   },
 
   async destroy(found, ctx) {
@@ -111,3 +147,7 @@ export const ecrRepositoryKind: AwsKind<EcrRepositorySpec, EcrRepositoryState> =
     return { name: found.state.name, uri: found.state.uri, arn: found.state.arn };
   },
 };
+
+async function putLifecyclePolicy(ctx: AwsAct, repositoryName: string): Promise<void> {
+  await ctx.provider.clients.ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText: JSON.stringify(LIFECYCLE_POLICY) }));
+}

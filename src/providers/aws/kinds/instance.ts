@@ -1,6 +1,8 @@
 import {
   type Instance,
+  type InstanceMetadataOptionsResponse,
   ModifyInstanceAttributeCommand,
+  ModifyInstanceMetadataOptionsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
@@ -9,7 +11,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Val, known } from '../../../core/engine/model.ts';
+import { diffFields } from '../../../core/engine/diff.ts';
+import { type FieldChange, type Val, known } from '../../../core/engine/model.ts';
 import { collect, deleting } from '../calls.ts';
 import { clusterFilter, tagSpecs, tagsOnlyUpdate } from '../ec2-util.ts';
 import type { Tags } from '../naming.ts';
@@ -48,7 +51,26 @@ export interface InstanceState {
   instanceType: string;
   networkInterfaceId: string;
   sourceDestCheck: boolean;
+  /** The instance metadata service's settings, as EC2 reports them. */
+  metadata: MetadataSettings;
   tags: Tags;
+}
+
+export interface MetadataSettings {
+  httpTokens: string | undefined;
+  httpPutResponseHopLimit: number | undefined;
+  httpEndpoint: string | undefined;
+}
+
+/**
+ * IMDSv2 only, and a hop limit of 1: a token's reply dies at the first hop, so pods (one hop
+ * behind the node's network namespace) cannot fetch a token, and with it the user-data, which
+ * is the node's machine config with its secrets. Talos itself runs in the host's namespace.
+ */
+export const METADATA: MetadataSettings = { httpTokens: 'required', httpPutResponseHopLimit: 1, httpEndpoint: 'enabled' };
+
+function metadataOf(options: InstanceMetadataOptionsResponse | undefined): MetadataSettings {
+  return { httpTokens: options?.HttpTokens, httpPutResponseHopLimit: options?.HttpPutResponseHopLimit, httpEndpoint: options?.HttpEndpoint };
 }
 
 const LIVE = ['pending', 'running', 'stopping', 'stopped'];
@@ -80,6 +102,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
           instanceType: i.InstanceType ?? '',
           networkInterfaceId: i.NetworkInterfaces?.[0]?.NetworkInterfaceId ?? '',
           sourceDestCheck: i.SourceDestCheck ?? true,
+          metadata: metadataOf(i.MetadataOptions),
           tags,
         };
         return { id: componentOf(tags) ?? state.instanceId, ref: state.instanceId, state };
@@ -89,7 +112,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
   diff(state, spec) {
     // Image and type changes apply to new nodes only: existing ones are upgraded through Talos, not replaced.
     const check = spec.sourceDestCheck !== undefined && spec.sourceDestCheck !== state.sourceDestCheck ? [{ field: 'sourceDestCheck', from: state.sourceDestCheck, to: spec.sourceDestCheck }] : [];
-    return { changes: [...check, ...tagChange(state.tags, spec.tags)] };
+    return { changes: [...check, ...metadataChanges(state.metadata), ...tagChange(state.tags, spec.tags)] };
   },
 
   describe(spec) {
@@ -99,7 +122,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
       instanceType: spec.instanceType,
       ami: spec.amiId,
       rootVolume: `${spec.diskGiB} GiB gp3, encrypted with the cluster key`,
-      metadata: 'IMDSv2 only',
+      metadata: 'IMDSv2 only, hop limit 1 (pods cannot read the user-data)',
       ...(spec.sourceDestCheck === false ? { sourceDestCheck: 'off (it routes for the site)' } : {}),
     };
   },
@@ -118,7 +141,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
         SecurityGroupIds: spec.securityGroupIds.map(known),
         IamInstanceProfile: { Arn: known(spec.instanceProfileArn) },
         UserData: Buffer.from(userData).toString('base64'),
-        MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+        MetadataOptions: metadataOptions(),
         BlockDeviceMappings: [
           { DeviceName: '/dev/xvda', Ebs: { VolumeSize: spec.diskGiB, VolumeType: 'gp3', Encrypted: true, KmsKeyId: known(spec.kmsKeyArn), DeleteOnTermination: true } },
         ],
@@ -141,6 +164,7 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
       instanceType: spec.instanceType,
       networkInterfaceId: running?.NetworkInterfaces?.[0]?.NetworkInterfaceId ?? instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId ?? '',
       sourceDestCheck: spec.sourceDestCheck ?? true,
+      metadata: METADATA,
       tags: spec.tags,
     };
     return { id: ctx.id, ref: instanceId, state };
@@ -148,8 +172,9 @@ export const instanceKind: AwsKind<InstanceSpec, InstanceState> = {
 
   async update(found, spec, changes, ctx) {
     if (spec.sourceDestCheck !== undefined && changes.some((c) => c.field === 'sourceDestCheck')) await setSourceDestCheck(ctx, found.state.instanceId, spec.sourceDestCheck);
+    if (changes.some((c) => c.field in METADATA)) await setMetadataOptions(ctx, found.state.instanceId);
     const updated = await retagged(found, spec, changes, ctx);
-    return { ...updated, state: { ...updated.state, sourceDestCheck: spec.sourceDestCheck ?? updated.state.sourceDestCheck } };
+    return { ...updated, state: { ...updated.state, sourceDestCheck: spec.sourceDestCheck ?? updated.state.sourceDestCheck, metadata: METADATA } };
   },
 
   async destroy(found, ctx) {
@@ -169,6 +194,20 @@ const retagged = tagsOnlyUpdate<InstanceState>((state) => state.instanceId);
 async function setSourceDestCheck(ctx: AwsAct, instanceId: string, value: boolean): Promise<void> {
   ctx.report(`turning the source/destination check ${value ? 'on' : 'off'}`);
   await ctx.provider.clients.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: value } }));
+}
+
+function metadataChanges(actual: MetadataSettings): FieldChange[] {
+  return diffFields(actual, { ...METADATA });
+}
+
+function metadataOptions() {
+  return { HttpTokens: METADATA.httpTokens as 'required', HttpPutResponseHopLimit: METADATA.httpPutResponseHopLimit, HttpEndpoint: METADATA.httpEndpoint as 'enabled' };
+}
+
+/** In place, on a running instance: all three settings at once (any left out might be reset). */
+async function setMetadataOptions(ctx: AwsAct, instanceId: string): Promise<void> {
+  ctx.report('setting the instance metadata options (IMDSv2 only, hop limit 1)');
+  await ctx.provider.clients.ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, ...metadataOptions() }));
 }
 
 /** A new instance profile takes a few seconds to reach EC2 ("Invalid IAM Instance Profile"): wait for it. */

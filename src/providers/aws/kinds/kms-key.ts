@@ -3,9 +3,11 @@ import {
   DescribeKeyCommand,
   EnableKeyCommand,
   EnableKeyRotationCommand,
+  GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
   type KMSClient,
   ListResourceTagsCommand,
+  PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
   UpdateKeyDescriptionCommand,
@@ -21,6 +23,8 @@ import { componentOf, missingTags, tagChange } from '../tags.ts';
 
 export interface KmsKeySpec {
   description: string;
+  /** The key policy (IAM's JSON shape). */
+  policy: Record<string, unknown>;
   tags: Tags;
 }
 
@@ -30,8 +34,13 @@ export interface KmsKeyState {
   description: string;
   enabled: boolean;
   rotation: boolean;
+  /** Parsed; undefined if it could not be read. */
+  policy: unknown;
   tags: Tags;
 }
+
+/** KMS keeps one policy per key, always under this name. */
+const POLICY_NAME = 'default';
 
 /** Days a deleted key waits before KMS destroys it (the shortest KMS allows). */
 export const KEY_DELETION_WINDOW_DAYS = 7;
@@ -67,12 +76,13 @@ export const kmsKeyKind: AwsKind<KmsKeySpec, KmsKeyState> = {
 
   diff(state, spec) {
     return {
-      changes: [...diffFields(state, { description: spec.description, enabled: true, rotation: true }), ...tagChange(state.tags, spec.tags)],
+      changes: [...diffFields(state, { description: spec.description, enabled: true, rotation: true, policy: spec.policy }), ...tagChange(state.tags, spec.tags)],
     };
   },
 
   describe(spec) {
-    return { description: spec.description, keySpec: 'SYMMETRIC_DEFAULT', rotation: true };
+    const grants = ((spec.policy.Statement as { Sid?: string }[] | undefined) ?? []).map((s) => s.Sid ?? 'statement');
+    return { description: spec.description, keySpec: 'SYMMETRIC_DEFAULT', rotation: true, policy: grants.join('; ') };
   },
 
   async create(spec, ctx) {
@@ -82,11 +92,12 @@ export const kmsKeyKind: AwsKind<KmsKeySpec, KmsKeyState> = {
         Description: spec.description,
         KeyUsage: 'ENCRYPT_DECRYPT',
         KeySpec: 'SYMMETRIC_DEFAULT',
+        Policy: JSON.stringify(spec.policy),
         Tags: Object.entries(spec.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
       }),
     );
     const keyId = created.KeyMetadata?.KeyId ?? '';
-    const state: KmsKeyState = { keyId, arn: created.KeyMetadata?.Arn ?? '', description: spec.description, enabled: true, rotation: false, tags: spec.tags };
+    const state: KmsKeyState = { keyId, arn: created.KeyMetadata?.Arn ?? '', description: spec.description, enabled: true, rotation: false, policy: spec.policy, tags: spec.tags };
     return this.update({ id: ctx.id, ref: keyId, state }, spec, diffFields(state, { rotation: true }), ctx);
   },
 
@@ -96,10 +107,11 @@ export const kmsKeyKind: AwsKind<KmsKeySpec, KmsKeyState> = {
     if (changes.some((c) => c.field === 'enabled')) await kms.send(new EnableKeyCommand({ KeyId }));
     if (changes.some((c) => c.field === 'rotation')) await kms.send(new EnableKeyRotationCommand({ KeyId }));
     if (changes.some((c) => c.field === 'description')) await kms.send(new UpdateKeyDescriptionCommand({ KeyId, Description: spec.description }));
+    if (changes.some((c) => c.field === 'policy')) await kms.send(new PutKeyPolicyCommand({ KeyId, PolicyName: POLICY_NAME, Policy: JSON.stringify(spec.policy) }));
     const missing = missingTags(found.state.tags, spec.tags);
     if (Object.keys(missing).length > 0)
       await kms.send(new TagResourceCommand({ KeyId, Tags: Object.entries(missing).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) }));
-    return { ...found, state: { ...found.state, description: spec.description, enabled: true, rotation: true, tags: { ...found.state.tags, ...spec.tags } } };
+    return { ...found, state: { ...found.state, description: spec.description, enabled: true, rotation: true, policy: spec.policy, tags: { ...found.state.tags, ...spec.tags } } };
   },
 
   async destroy(found, ctx) {
@@ -118,9 +130,10 @@ async function readKey(kms: KMSClient, keyId: string): Promise<Found<KmsKeyState
   const described = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
   const meta = described.KeyMetadata;
   if (!meta || GONE.has(meta.KeyState ?? '')) return undefined;
-  const [rotation, tagList] = await Promise.all([
+  const [rotation, tagList, policy] = await Promise.all([
     kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId })),
     kms.send(new ListResourceTagsCommand({ KeyId: keyId })),
+    kms.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: POLICY_NAME })),
   ]);
   const tags = Object.fromEntries((tagList.Tags ?? []).map((t) => [t.TagKey ?? '', t.TagValue ?? '']));
   const state: KmsKeyState = {
@@ -129,7 +142,38 @@ async function readKey(kms: KMSClient, keyId: string): Promise<Found<KmsKeyState
     description: meta.Description ?? '',
     enabled: meta.KeyState === 'Enabled',
     rotation: rotation.KeyRotationEnabled ?? false,
+    policy: policy.Policy ? JSON.parse(policy.Policy) : undefined,
     tags,
   };
   return { id: componentOf(tags) ?? 'kms-key', ref: state.keyId, state };
+}
+
+/**
+ * The cluster key's policy: the account administers and uses it through IAM (KMS's default
+ * statement), and the two log delivery services may encrypt with it what they write into the
+ * telemetry bucket (SSE-KMS with this key), for this account's logs only.
+ */
+export function clusterKeyPolicy(account: string, region: string): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
+      {
+        Sid: 'AllowVpcFlowLogDelivery',
+        Effect: 'Allow',
+        Principal: { Service: 'delivery.logs.amazonaws.com' },
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': `arn:aws:logs:${region}:${account}:*` } },
+      },
+      {
+        Sid: 'AllowS3ServerAccessLogDelivery',
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: ['kms:GenerateDataKey'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': account } },
+      },
+    ],
+  };
 }

@@ -3,6 +3,7 @@ import {
   DeleteBucketCommand,
   GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand,
+  GetBucketLoggingCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
@@ -17,6 +18,7 @@ import {
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { diffFields } from '../../../core/engine/diff.ts';
 import { type Val, known } from '../../../core/engine/model.ts';
 import { deleting, ifExists } from '../calls.ts';
@@ -36,11 +38,22 @@ export interface LifecycleRule {
   abortIncompleteUploadDays?: number;
 }
 
+/** A statement of a bucket policy, in IAM's JSON shape. */
+export type PolicyStatement = Record<string, unknown>;
+
 export interface S3BucketSpec {
   bucketName: string;
   kmsKeyArn: Val;
   lifecycle: LifecycleRule[];
+  /** What the bucket grants besides its owner (log delivery services, say); requests without TLS are denied whatever these say. */
+  grants?: PolicyStatement[];
   tags: Tags;
+}
+
+/** Where a bucket's server access logs go; the s3-access-logging kind manages it. */
+export interface BucketLogging {
+  targetBucket: string;
+  targetPrefix: string;
 }
 
 export interface Encryption {
@@ -56,6 +69,7 @@ export interface S3BucketState {
   publicAccessBlock: Record<string, boolean> | undefined;
   policy: unknown;
   lifecycle: LifecycleRule[];
+  logging: BucketLogging | undefined;
   tags: Tags;
 }
 
@@ -66,10 +80,17 @@ export function bucketIdFor(purpose: string): string {
   return `bucket-${purpose}`;
 }
 
-export function denyInsecureTransport(bucketName: string) {
+/**
+ * The bucket's policy: the grants, then a deny of every request without TLS, to everyone (the
+ * log delivery services write over TLS). S3 does not care about the order of statements; the
+ * grants come first because moto's check of a logging target reads statements until one matches
+ * and cannot read a `"Principal": "*"`.
+ */
+export function bucketPolicy(bucketName: string, grants: readonly PolicyStatement[] = []) {
   return {
     Version: '2012-10-17',
     Statement: [
+      ...grants,
       {
         Sid: 'DenyInsecureTransport',
         Effect: 'Deny',
@@ -87,7 +108,7 @@ function desired(spec: S3BucketSpec) {
     encryption: { algorithm: 'aws:kms', keyArn: spec.kmsKeyArn, bucketKey: true },
     versioning: 'Enabled',
     publicAccessBlock: BLOCK_ALL,
-    policy: denyInsecureTransport(spec.bucketName),
+    policy: bucketPolicy(spec.bucketName, spec.grants),
     lifecycle: spec.lifecycle,
   };
 }
@@ -116,7 +137,8 @@ export const s3BucketKind: AwsKind<S3BucketSpec, S3BucketState> = {
   },
 
   describe(spec) {
-    return { bucketName: spec.bucketName, ...desired(spec), policy: 'deny requests without TLS' };
+    const grants = (spec.grants ?? []).map((g) => String(g.Sid ?? 'grant'));
+    return { bucketName: spec.bucketName, ...desired(spec), policy: ['deny requests without TLS', ...grants].join('; ') };
   },
 
   async create(spec, ctx) {
@@ -140,6 +162,7 @@ export const s3BucketKind: AwsKind<S3BucketSpec, S3BucketState> = {
       publicAccessBlock: undefined,
       policy: undefined,
       lifecycle: [],
+      logging: undefined,
       tags: {},
     };
     return this.update({ id: ctx.id, ref: spec.bucketName, state: empty }, spec, this.diff(empty, spec).changes, ctx);
@@ -163,10 +186,25 @@ export const s3BucketKind: AwsKind<S3BucketSpec, S3BucketState> = {
     };
   },
 
+  /**
+   * Empties the bucket (every version) and deletes it. Log deliveries are asynchronous: a log
+   * written after the bucket was emptied (a flow log's last interval, say) makes S3 answer
+   * BucketNotEmpty, so it empties again and retries for a while.
+   */
   async destroy(found, ctx) {
     const Bucket = found.state.bucketName;
-    await emptyBucket(ctx, Bucket);
-    await deleting(() => ctx.provider.clients.s3.send(new DeleteBucketCommand({ Bucket })));
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      await emptyBucket(ctx, Bucket);
+      try {
+        await deleting(() => ctx.provider.clients.s3.send(new DeleteBucketCommand({ Bucket })));
+        return;
+      } catch (error) {
+        if (errorCode(error) !== 'BucketNotEmpty' || Date.now() > deadline) throw error;
+        ctx.report(`${Bucket} received more objects (late log deliveries); emptying it again`);
+        await sleep(5_000, undefined, { signal: ctx.signal });
+      }
+    }
   },
 
   outputs(found) {
@@ -175,14 +213,16 @@ export const s3BucketKind: AwsKind<S3BucketSpec, S3BucketState> = {
 };
 
 async function readBucket(s3: S3Client, Bucket: string): Promise<S3BucketState> {
-  const [tagging, encryption, versioning, block, policy, lifecycle] = await Promise.all([
+  const [tagging, encryption, versioning, block, policy, lifecycle, logging] = await Promise.all([
     ifExists(() => s3.send(new GetBucketTaggingCommand({ Bucket }))),
     ifExists(() => s3.send(new GetBucketEncryptionCommand({ Bucket }))),
     s3.send(new GetBucketVersioningCommand({ Bucket })),
     ifExists(() => s3.send(new GetPublicAccessBlockCommand({ Bucket }))),
     ifExists(() => s3.send(new GetBucketPolicyCommand({ Bucket }))),
     ifExists(() => s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))),
+    s3.send(new GetBucketLoggingCommand({ Bucket })),
   ]);
+  const target = logging.LoggingEnabled;
   const rule = encryption?.ServerSideEncryptionConfiguration?.Rules?.[0];
   const byDefault = rule?.ApplyServerSideEncryptionByDefault;
   const pab = block?.PublicAccessBlockConfiguration;
@@ -200,6 +240,7 @@ async function readBucket(s3: S3Client, Bucket: string): Promise<S3BucketState> 
       : undefined,
     policy: policy?.Policy ? JSON.parse(policy.Policy) : undefined,
     lifecycle: (lifecycle?.Rules ?? []).map(fromS3Rule),
+    logging: target?.TargetBucket ? { targetBucket: target.TargetBucket, targetPrefix: target.TargetPrefix ?? '' } : undefined,
     tags: toRecord(tagging?.TagSet),
   };
 }

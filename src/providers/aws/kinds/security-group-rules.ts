@@ -11,8 +11,10 @@ export interface IngressRule {
   protocol: string;
   fromPort?: number;
   toPort?: number;
-  /** Exactly one source: a CIDR or another security group. */
+  /** Exactly one source: an IPv4 or IPv6 CIDR, a managed prefix list, or another security group. */
   cidr?: string;
+  cidrIpv6?: string;
+  prefixListId?: string;
   groupId?: Val;
   description: string;
 }
@@ -65,8 +67,9 @@ export const securityGroupRulesKind: AwsKind<SecurityGroupRulesSpec, SecurityGro
 
   async update(found, spec, _changes, ctx) {
     const { add, remove } = compare(found.state.rules, spec.rules);
-    await revoke(ctx, found.state.groupId, remove);
+    // New rules first, so that traffic moving from one source to another (a CIDR to a group) is never cut off.
     await authorize(ctx, found.state.groupId, add);
+    await revoke(ctx, found.state.groupId, remove);
     return { ...found, state: { groupId: found.state.groupId, rules: resolved(spec.rules) } };
   },
 
@@ -79,14 +82,18 @@ export const securityGroupRulesKind: AwsKind<SecurityGroupRulesSpec, SecurityGro
   },
 };
 
+function source(rule: IngressRule): string {
+  return rule.cidr ?? rule.cidrIpv6 ?? rule.prefixListId ?? String(rule.groupId);
+}
+
 function key(rule: IngressRule): string {
   const ports = rule.protocol === '-1' ? 'all' : `${rule.fromPort}-${rule.toPort}`;
-  return `${rule.protocol}/${ports}/${rule.cidr ?? String(rule.groupId)}`;
+  return `${rule.protocol}/${ports}/${source(rule)}`;
 }
 
 function show(rule: IngressRule): string {
   const ports = rule.protocol === '-1' ? 'all traffic' : `${rule.protocol} ${rule.fromPort === rule.toPort ? rule.fromPort : `${rule.fromPort}-${rule.toPort}`}`;
-  return `${ports} from ${rule.cidr ?? String(rule.groupId)} (${rule.description})`;
+  return `${ports} from ${source(rule)} (${rule.description})`;
 }
 
 function resolved(rules: IngressRule[]): IngressRule[] {
@@ -99,27 +106,36 @@ function compare(actual: IngressRule[], wanted: IngressRule[]): { add: IngressRu
   return { add: wanted.filter((r) => !have.has(key(r))), remove: actual.filter((r) => !want.has(key(r))) };
 }
 
-/** AWS groups sources under one permission per protocol and port range; we compare one rule per source. */
-function flatten(permissions: IpPermission[]): IngressRule[] {
+/**
+ * AWS groups sources under one permission per protocol and port range; we compare one rule per
+ * source. Every kind of source counts, so that a rule added behind our back (from `::/0`, say,
+ * or a prefix list) is seen, and revoked.
+ */
+export function flatten(permissions: IpPermission[]): IngressRule[] {
   return permissions.flatMap((p) => {
     const protocol = p.IpProtocol ?? '-1';
     const ports = protocol === '-1' ? {} : { fromPort: p.FromPort, toPort: p.ToPort };
     return [
       ...(p.IpRanges ?? []).map((r) => ({ protocol, ...ports, cidr: r.CidrIp, description: r.Description ?? '' })),
+      ...(p.Ipv6Ranges ?? []).map((r) => ({ protocol, ...ports, cidrIpv6: r.CidrIpv6, description: r.Description ?? '' })),
+      ...(p.PrefixListIds ?? []).map((r) => ({ protocol, ...ports, prefixListId: r.PrefixListId, description: r.Description ?? '' })),
       ...(p.UserIdGroupPairs ?? []).map((g) => ({ protocol, ...ports, groupId: g.GroupId, description: g.Description ?? '' })),
     ];
   });
 }
 
-function toPermission(rule: IngressRule): IpPermission {
+export function toPermission(rule: IngressRule): IpPermission {
   const ports = rule.protocol === '-1' ? {} : { FromPort: rule.fromPort, ToPort: rule.toPort };
-  return {
-    IpProtocol: rule.protocol,
-    ...ports,
-    ...(rule.cidr !== undefined
-      ? { IpRanges: [{ CidrIp: rule.cidr, Description: rule.description }] }
-      : { UserIdGroupPairs: [{ GroupId: known(rule.groupId ?? ''), Description: rule.description }] }),
-  };
+  const Description = rule.description || undefined;
+  const from =
+    rule.cidr !== undefined
+      ? { IpRanges: [{ CidrIp: rule.cidr, Description }] }
+      : rule.cidrIpv6 !== undefined
+        ? { Ipv6Ranges: [{ CidrIpv6: rule.cidrIpv6, Description }] }
+        : rule.prefixListId !== undefined
+          ? { PrefixListIds: [{ PrefixListId: rule.prefixListId, Description }] }
+          : { UserIdGroupPairs: [{ GroupId: known(rule.groupId ?? ''), Description }] };
+  return { IpProtocol: rule.protocol, ...ports, ...from };
 }
 
 async function authorize(ctx: AwsAct, groupId: string, rules: IngressRule[]): Promise<void> {
