@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Puts a project-local Node.js (from the npm registry's node-linux-* package) into .tools/node.
-# The system Node may be older than the project needs; scripts put .tools/node/bin first on PATH.
+# The system Node may be older than the project needs; scripts put .tools/node/bin first on PATH,
+# and bin/hybridctl hands over to it by itself on an older Node.
+#
+# --if-needed (npm install's preinstall hook): do nothing when the Node running npm (else the
+# first on PATH) is already 22.13 or newer.
 set -euo pipefail
+if [ "${1:-}" = --if-needed ]; then
+  current=${npm_node_execpath:-$(command -v node || true)}
+  if [ -n "$current" ] && "$current" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 13) ? 0 : 1)'; then
+    exit 0
+  fi
+  echo "ensure-node: this Node.js ($("${current:-node}" --version 2>/dev/null || echo none)) is older than hybridctl needs (22.13)" >&2
+fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 want=${HYBRIDCTL_NODE_VERSION:-24.21.0}
 dir="$root/.tools/node"

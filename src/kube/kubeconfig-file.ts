@@ -1,4 +1,5 @@
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { toYaml } from '../core/yaml.ts';
 
 interface Named {
   name: string;
@@ -37,5 +38,5 @@ export function mergeKubeconfigs(existing: string | undefined, additions: readon
     if (!base['current-context'] && add['current-context']) base['current-context'] = add['current-context'];
   }
   if (currentContext) base['current-context'] = currentContext;
-  return stringify(base, { lineWidth: 0 });
+  return toYaml(base);
 }

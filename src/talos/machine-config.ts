@@ -99,7 +99,12 @@ function podSecurityDefaults(): ConfigDocument {
   };
 }
 
-/** Multi-document YAML, compact (no line folding), as ApplyConfiguration and EC2 user-data take it. */
+/**
+ * Multi-document YAML, compact (no line folding), as ApplyConfiguration and EC2 user-data take it.
+ * No anchors or aliases, as Talos's own encoder writes it: a list used twice (the certSANs of the
+ * machine and of the API server) must be written out twice, or editing one on a node would
+ * silently change the other.
+ */
 export function encodeConfig(documents: ConfigDocument[]): string {
-  return documents.map((d) => stringify(new Document(d), { lineWidth: 0 })).join('---\n');
+  return documents.map((d) => stringify(new Document(d, { aliasDuplicateObjects: false }), { lineWidth: 0 })).join('---\n');
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from '../core/input-file.ts';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { UsageError } from '../core/errors.ts';
@@ -61,9 +61,9 @@ export function patchLoader(): (file: string) => Promise<Patch> {
 export async function loadPatch(file: string): Promise<Patch> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputFile(file, 'patch');
   } catch (error) {
-    throw new PatchError(`patch ${file} cannot be read: ${(error as Error).message}`);
+    throw new PatchError((error as Error).message);
   }
   return parsePatch(text, file);
 }

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { toYaml } from '../core/yaml.ts';
 import { type PemPair, issueCertificate } from './pki.ts';
 import type { SecretsBundle } from './secrets.ts';
 
@@ -42,7 +43,7 @@ export function mergeTalosconfig(existing: string | undefined, contexts: readonl
   file.contexts ??= {};
   for (const c of contexts) file.contexts[c.name] = { endpoints: c.endpoints, nodes: c.nodes, ca: b64(c.ca), crt: b64(c.crt), key: b64(c.key) };
   if (current) file.context = current;
-  return stringify(file, { lineWidth: 0 });
+  return toYaml(file);
 }
 
 /** Drops contexts from a talosconfig (after `down`). */
@@ -50,7 +51,7 @@ export function removeContexts(existing: string, names: readonly string[]): stri
   const file = (parse(existing) as TalosconfigFile | null) ?? {};
   for (const name of names) delete file.contexts?.[name];
   if (file.context && names.includes(file.context)) file.context = Object.keys(file.contexts ?? {})[0];
-  return stringify(file, { lineWidth: 0 });
+  return toYaml(file);
 }
 
 export function readContext(existing: string | undefined, name: string): TalosContext | undefined {

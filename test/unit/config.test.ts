@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
+import { problemJson } from '../../src/core/config/problems.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 import { EXAMPLE, exampleWith } from '../support/config.ts';
 import { ROOT } from '../support/paths.ts';
@@ -14,6 +15,22 @@ function problems(text: string): string[] {
   }
   return [];
 }
+
+/** The ConfigError a document makes (fails when it makes none). */
+function configError(text: string): ConfigError {
+  try {
+    parseConfig(text);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('the document is valid');
+}
+
+/** A secret-looking value: its head is fine to show, nothing after the first 60 characters is. */
+const SECRET_HEAD = 'ghp_' + 'A'.repeat(56);
+const SECRET_TAIL = 'TAILs3cr3tTAIL'.repeat(10);
+const SECRET = SECRET_HEAD + SECRET_TAIL;
 
 describe('config', () => {
   it('loads the example, the starter and the contract example as written', () => {
@@ -79,5 +96,63 @@ describe('config', () => {
       'aws.availabilityZones[1]: is listed twice',
     );
     expect(problems(exampleWith(['availabilityZones: 2', 'availabilityZones: [eu-central-1z]']))[0]).toContain('is not supported');
+  });
+
+  it('quotes at most a 60-character prefix of any value, in text and in JSON', () => {
+    const error = configError(exampleWith(['name: demo', `name: ${SECRET}`], ['team: platform', `${SECRET}: platform`]));
+    expect(error.message).toContain(`metadata.name: "${SECRET_HEAD}"… (${SECRET.length} characters) is not a valid cluster name`);
+    // A map key is quoted back too (in the path): cut the same way.
+    expect(error.message).toContain(`aws.tags.${SECRET_HEAD}…: `);
+    expect(error.message).not.toContain('TAIL');
+    const json = JSON.stringify(error.problems.map(problemJson));
+    expect(json).toContain(`"value":"${SECRET_HEAD}…"`);
+    expect(json).not.toContain('TAIL');
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    const error = configError(exampleWith(['  region: eu-central-1', '  region: eu-central-1: x']));
+    expect(error.problems).toEqual([expect.objectContaining({ path: '(yaml)', line: 8, column: 11 })]);
+    expect(error.message).toContain('hybrid.yaml:8:11: not valid YAML: Nested mappings are not allowed in compact mappings');
+  });
+
+  it('refuses a YAML alias bomb at once', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(', ')}]`);
+    const started = Date.now();
+    const error = configError(`${levels.join('\n')}\n`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.message).toContain('hybrid.yaml: not valid YAML: its aliases expand too far');
+    // Aliases as people use them are fine.
+    expect(problems(exampleWith(['team: platform', 'team: &team platform\n    owner: *team']))).toEqual([]);
+  });
+
+  it('judges adminCidrs by how much public address space they open together', () => {
+    const admins = (list: string, allow = false) =>
+      problems(exampleWith(['[203.0.113.10/32]', list], ...(allow ? [['allowPublicAdmin: false', 'allowPublicAdmin: true'] as [string, string]] : [])));
+    const advice = 'list your own addresses, or set aws.allowPublicAdmin: true to accept that';
+    expect(admins('[0.0.0.0/0]')).toEqual([`aws.adminCidrs[0]: opens the Talos and Kubernetes APIs to the whole internet; ${advice} (without it, admin ranges may add up to less than a /8 of public addresses, 16,777,216; private ranges do not count)`]);
+    // Halves of the internet: each is far too much on its own.
+    expect(admins('[0.0.0.0/1, 128.0.0.0/1]')).toEqual([
+      expect.stringMatching(/^aws\.adminCidrs\[0\]: opens the Talos and Kubernetes APIs to 2,109,734,912 public addresses \(50% of the internet\)/),
+      expect.stringMatching(/^aws\.adminCidrs\[1\]: opens the Talos and Kubernetes APIs to 2,146,304,000 public addresses \(50% of the internet\)/),
+    ]);
+    // 256 /16s are a /8 together, though none is much alone: judged on the union.
+    const slices = Array.from({ length: 256 }, (_, i) => `45.${i}.0.0/16`).join(', ');
+    expect(admins(`[${slices}]`)).toEqual([expect.stringMatching(/^aws\.adminCidrs: together open the Talos and Kubernetes APIs to 16,777,216 public addresses \(0\.4% of the internet\)/)]);
+    expect(admins(`[${slices.replace(', 45.255.0.0/16', '')}]`)).toEqual([]);
+    // One entry of a /8's worth is refused on its own line.
+    expect(admins('[0.0.0.0/8]')).toEqual([expect.stringMatching(/^aws\.adminCidrs\[0\]: opens the Talos and Kubernetes APIs to 16,777,216 public addresses \(0\.4% of the internet\); list your own/)]);
+    expect(admins('[198.51.100.0/24, 11.0.0.0/8]')[0]).toMatch(/^aws\.adminCidrs\[1\]: opens/);
+    // Two halves of a /8 add up to one.
+    expect(admins('[64.0.0.0/9, 64.128.0.0/9]')[0]).toMatch(/^aws\.adminCidrs: together open the Talos and Kubernetes APIs to 16,777,216 public addresses/);
+    // 10.0.0.0/7 is 10/8 (private, not counted) and 11/8 (public).
+    expect(admins('[10.0.0.0/7]')[0]).toContain('16,777,216 public addresses');
+    // Private ranges open nothing to the world, however large; overlaps count once; less than a /8 passes.
+    expect(admins('[10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16]')).toEqual([]);
+    expect(admins('[64.0.0.0/9, 64.0.0.0/9, 64.0.0.0/10]')).toEqual([]);
+    expect(admins('[64.0.0.0/9, 64.128.0.0/10, 64.192.0.0/11, 203.0.113.0/24]')).toEqual([]);
+    // Told to, anything goes.
+    expect(admins('[0.0.0.0/1, 128.0.0.0/1]', true)).toEqual([]);
+    expect(admins('[0.0.0.0/8]', true)).toEqual([]);
   });
 });

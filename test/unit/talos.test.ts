@@ -1,14 +1,19 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { parse } from 'yaml';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlias, isNode, parse, parseAllDocuments, visit } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mergeKubeconfigs } from '../../src/kube/kubeconfig-file.ts';
 import { pendingChanges } from '../../src/talos/kinds/node.ts';
 import { renameContext } from '../../src/talos/kinds/kubeconfig.ts';
 import { encodeConfig, machineConfig, type MachineConfigInput } from '../../src/talos/machine-config.ts';
-import { applyPatches, parsePatch } from '../../src/talos/patches.ts';
+import { applyPatches, loadPatch, parsePatch } from '../../src/talos/patches.ts';
 import { describeKey, parsePrivateKey, publicKeyMatches } from '../../src/talos/pki.ts';
 import { type SecretsBundle, bundleToYaml, generateBundle, parseBundle } from '../../src/talos/secrets.ts';
 import { adminCertificate, contextUsable, mergeTalosconfig, readContext, removeContexts } from '../../src/talos/talosconfig.ts';
+import { talosCheck } from '../support/talos.ts';
 
 let bundle: SecretsBundle;
 beforeAll(async () => {
@@ -93,10 +98,43 @@ describe('machine configs', () => {
     expect(cloud.machine).not.toHaveProperty('install');
     expect(Buffer.byteLength(encodeConfig(machineConfig(input({ platform: 'cloud' }))))).toBeLessThan(12 * 1024);
   });
+
+  it('are written without YAML anchors or aliases, even where one list is used twice, and Talos loads them', async () => {
+    const documents = machineConfig(input()) as [Record<string, any>, ...Record<string, unknown>[]];
+    // The machine's and the API server's certSANs are one array in memory.
+    expect(documents[0].machine.certSANs).toBe(documents[0].cluster.apiServer.certSANs);
+    const text = encodeConfig(documents);
+    const found: string[] = [];
+    for (const doc of parseAllDocuments(text)) {
+      visit(doc, (_key, node) => {
+        if (isAlias(node)) found.push(`alias *${node.source}`);
+        else if (isNode(node) && node.anchor) found.push(`anchor &${node.anchor}`);
+      });
+    }
+    expect(found).toEqual([]);
+    expect(text).not.toMatch(/[&*]a\d/);
+    // What an anchor would do: editing one list on the node would edit the other.
+    const loaded = parse(text.split('---\n')[0]!) as Record<string, any>;
+    loaded.machine.certSANs.push('10.0.0.99');
+    expect(loaded.cluster.apiServer.certSANs).toEqual(['192.168.10.10', '192.168.10.11']);
+    // Talos's strict loader accepts it.
+    const file = join(mkdtempSync(join(tmpdir(), 'hybridctl-noalias-')), 'controlplane.yaml');
+    writeFileSync(file, text);
+    expect(await talosCheck(['config', '--mode', 'metal', file])).toContain(`ok ${file}`);
+  });
 });
 
 describe('patches', () => {
   const base = () => machineConfig(input());
+
+  it('refuses at once a patch that is a FIFO, a device or a directory, as it refuses such a config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hybridctl-patch-'));
+    const fifo = join(dir, 'patch.yaml');
+    execFileSync('mkfifo', [fifo]);
+    await expect(loadPatch(fifo)).rejects.toThrow(`patch ${fifo} is a named pipe (FIFO), not a regular file`);
+    await expect(loadPatch('/dev/zero')).rejects.toThrow('patch /dev/zero is a character device, not a regular file');
+    await expect(loadPatch(dir)).rejects.toThrow(`patch ${dir} is a directory, not a regular file`);
+  });
 
   it('merge maps, append lists, replace scalars and delete with $patch', () => {
     const patch = parsePatch(

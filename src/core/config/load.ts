@@ -1,22 +1,29 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, LineCounter, isNode, parseDocument } from 'yaml';
 import { ConfigError, UsageError } from '../errors.ts';
-import type { ConfigProblem } from './problems.ts';
+import { readInputFile } from '../input-file.ts';
+import { type ConfigProblem, VALUE_PREFIX, YAML_PATH, clip } from './problems.ts';
 import { type HybridConfig, configSchema } from './schema.ts';
 import { schemaProblems } from './schema-problems.ts';
 import { semanticProblems } from './semantic.ts';
 
+/** How many times YAML aliases may be expanded in a config: enough for any real reuse, too few for a "billion laughs" document. */
+export const MAX_ALIAS_COUNT = 100;
+
 export async function loadConfig(file: string): Promise<HybridConfig> {
-  let text: string;
+  return withFiles(parseConfig(await readConfigText(file), file), file);
+}
+
+/** The config file's text: a regular file of at most 1 MiB (see input-file.ts). */
+async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readInputFile(file, 'config file');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`config file ${file} does not exist (write a starter with \`hybridctl init\`, or pass -c FILE)`);
-    throw new UsageError(`cannot read config file ${file}: ${(error as Error).message}`);
+    if (error instanceof UsageError && / does not exist$/.test(error.message))
+      throw new UsageError(`config file ${file} does not exist (write a starter with \`hybridctl init\`, or pass -c FILE)`);
+    throw error;
   }
-  return withFiles(parseConfig(text, file), file);
 }
 
 /** Resolves the files a config names (patches, secrets) against its folder, and checks they exist. */
@@ -49,14 +56,38 @@ export function parseConfig(text: string, file = 'hybrid.yaml'): HybridConfig {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message, line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { path: YAML_PATH, message: `not valid YAML: ${yamlMessage(e.message)}`, line, column: col };
+      }),
     );
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml's guard against alias bombs ("billion laughs") throws a ReferenceError.
+    const message =
+      error instanceof ReferenceError && /alias/i.test(error.message)
+        ? `its aliases expand too far (more than ${MAX_ALIAS_COUNT} alias expansions, as in a "billion laughs" document); write the values out instead of aliasing them`
+        : `could not be read: ${yamlMessage(error instanceof Error ? error.message : String(error))}`;
+    throw new ConfigError(file, [{ path: YAML_PATH, message: `not valid YAML: ${message}` }]);
+  }
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  const problems = [...(parsed.success ? [] : schemaProblems(parsed.error.issues, configSchema)), ...semanticProblems(raw)];
+  // A document that is not a mapping at all (the wrong file) gets that one problem, not a list of consequences.
+  const mapping = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+  const problems = [...(parsed.success ? [] : schemaProblems(parsed.error.issues, configSchema)), ...(mapping ? semanticProblems(raw) : [])];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(file, withLines(dedupe(problems), doc, lines));
   return parsed.data;
+}
+
+/**
+ * The first line of a YAML error, with any long word cut to a prefix: some quote the source
+ * (a tag, a directive), and the source may be a secret.
+ */
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return clip(first.replace(new RegExp(`\\S{${VALUE_PREFIX + 1},}`, 'g'), (word) => clip(word)), 2 * VALUE_PREFIX);
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

@@ -1,3 +1,4 @@
+import { excludeCidr, mergeCidr, parseCidr } from 'cidr-tools';
 import { contains, isIpv4, isIpv4Cidr, networkOf, overlaps, prefixLength } from '../net/cidr.ts';
 import { NODE_PORT_RANGE, RESERVED_PORTS } from './ports.ts';
 import type { ConfigProblem } from './problems.ts';
@@ -14,6 +15,9 @@ export const ADDRESS_RANGES = [
   'kubernetes.onprem.serviceSubnet',
   'vpn.tunnelCidr',
 ] as const;
+
+/** The shape the schema accepts for aws.region. */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 export const VPC_PREFIX = { min: 16, max: 20 } as const;
 /** Zone letters a..h map to subnet slots 0..7 (see providers/aws/network-plan.ts). */
@@ -86,19 +90,69 @@ export function semanticProblems(raw: unknown): ConfigProblem[] {
   return problems;
 }
 
+/**
+ * Ranges that are not the public internet and that admins' own machines really come from, so
+ * listing them opens nothing to the world: RFC 1918, the shared address space of RFC 6598
+ * (carrier-grade NAT, overlay VPNs), loopback and link-local. Every other address counts as
+ * public, reserved ones too (0.0.0.0/8, 240.0.0.0/4): a broad entry there is a mistake, most
+ * often a mistyped 0.0.0.0/0, never a need.
+ */
+export const NON_PUBLIC_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16'] as const;
+/** Without aws.allowPublicAdmin, admin ranges together reach fewer public addresses than a /8 holds. */
+export const MAX_PUBLIC_ADMIN_ADDRESSES = 2n ** 24n;
+const ALL_PUBLIC = publicAddresses(['0.0.0.0/0']);
+
+/** How many public addresses the union of some IPv4 networks holds (overlaps counted once). */
+export function publicAddresses(cidrs: readonly string[]): bigint {
+  if (cidrs.length === 0) return 0n;
+  const outside = excludeCidr(mergeCidr([...cidrs]), [...NON_PUBLIC_RANGES]);
+  return outside.reduce((sum, cidr) => {
+    const { start, end } = parseCidr(cidr);
+    return sum + (end - start + 1n);
+  }, 0n);
+}
+
+/**
+ * The admin ports (Talos API 50000, Kubernetes API 6443) must not open to a large part of the
+ * internet by accident: judged on the union of every entry, so splitting 0.0.0.0/0 into halves
+ * does not get past it.
+ */
 function checkAdminCidrs(value: unknown, allowPublic: boolean, problems: ConfigProblem[]): void {
   if (!Array.isArray(value)) return;
+  const networks: string[] = [];
+  let flagged = false;
   value.forEach((cidr, i) => {
     if (typeof cidr !== 'string' || !isIpv4Cidr(cidr)) return;
     const path = `aws.adminCidrs[${i}]`;
-    if (networkOf(cidr) !== cidr) problems.push({ path, value: cidr, message: `has host bits set (did you mean ${networkOf(cidr)}?)` });
-    else if (prefixLength(cidr) === 0 && !allowPublic)
-      problems.push({ path, value: cidr, message: 'opens the Talos and Kubernetes APIs to the whole internet; list your own addresses, or set aws.allowPublicAdmin: true to accept that' });
+    if (networkOf(cidr) !== cidr) {
+      problems.push({ path, value: cidr, message: `has host bits set (did you mean ${networkOf(cidr)}?)` });
+      return;
+    }
+    networks.push(cidr);
+    const reach = publicAddresses([cidr]);
+    if (!allowPublic && reach >= MAX_PUBLIC_ADMIN_ADDRESSES) {
+      problems.push({ path, value: cidr, message: `opens the Talos and Kubernetes APIs to ${describeReach(reach)}; ${ADMIN_ADVICE}` });
+      flagged = true;
+    }
   });
+  if (allowPublic || flagged) return;
+  const reach = publicAddresses(networks);
+  if (reach >= MAX_PUBLIC_ADMIN_ADDRESSES)
+    problems.push({ path: 'aws.adminCidrs', value, message: `together open the Talos and Kubernetes APIs to ${describeReach(reach)}; ${ADMIN_ADVICE}` });
+}
+
+const ADMIN_ADVICE =
+  'list your own addresses, or set aws.allowPublicAdmin: true to accept that (without it, admin ranges may add up to less than a /8 of public addresses, 16,777,216; private ranges do not count)';
+
+function describeReach(count: bigint): string {
+  if (count >= ALL_PUBLIC) return 'the whole internet';
+  const share = (Number(count) / Number(ALL_PUBLIC)) * 100;
+  return `${count.toLocaleString('en-US')} public addresses (${share >= 1 ? Math.round(share) : share.toFixed(1)}% of the internet)`;
 }
 
 function checkZones(value: unknown, region: unknown, problems: ConfigProblem[]): void {
-  if (!Array.isArray(value) || typeof region !== 'string') return;
+  // A region that is not one is the schema's to report (and is not quoted back whole).
+  if (!Array.isArray(value) || typeof region !== 'string' || !AWS_REGION.test(region)) return;
   const seen = new Set<string>();
   value.forEach((zone, i) => {
     if (typeof zone !== 'string') return;
@@ -133,7 +187,7 @@ function checkOnpremNodes(value: unknown, cidr: string | undefined, problems: Co
 /** The VPN's gateway must be an inventory node, its port free on the nodes, its tunnel range room for two gateways. */
 function checkVpn(at: (path: string) => unknown, tunnel: string | undefined, problems: ConfigProblem[]): void {
   const nodes = at('onprem.nodes');
-  const addresses = Array.isArray(nodes) ? nodes.flatMap((n) => (isObject(n) && typeof n.address === 'string' ? [n.address] : [])) : [];
+  const addresses = Array.isArray(nodes) ? nodes.flatMap((n) => (isObject(n) && typeof n.address === 'string' && isIpv4(n.address) ? [n.address] : [])) : [];
   const choices = addresses.length > 0 ? ` (one of onprem.nodes: ${addresses.join(', ')})` : '';
   const gateway = at('vpn.onpremGateway');
   if (gateway === undefined) {

@@ -1,4 +1,5 @@
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { toYaml } from '../../core/yaml.ts';
 import { type ResourceKind, type Val, known } from '../../core/engine/model.ts';
 import { adminCredentials } from '../credentials.ts';
 import { waitHealthy } from '../health.ts';
@@ -88,5 +89,5 @@ export function renameContext(text: string, clusterName: string): string {
     c.context.user = user;
   }
   file['current-context'] = user;
-  return stringify(file, { lineWidth: 0 });
+  return toYaml(file);
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from '../../core/input-file.ts';
 import type { ResourceKind } from '../../core/engine/model.ts';
 import { UsageError } from '../../core/errors.ts';
 import { type SecretsBundle, bundleToYaml, generateBundle, parseBundle } from '../secrets.ts';
@@ -50,9 +50,9 @@ export const talosSecretsKind: ResourceKind<SecretsSpec, SecretsState, TalosSite
     if (spec.importFrom) {
       let text: string;
       try {
-        text = await readFile(spec.importFrom, 'utf8');
+        text = await readInputFile(spec.importFrom, 'secrets file');
       } catch (error) {
-        throw new UsageError(`talos.secretsFiles.${ctx.provider.site}: cannot read ${spec.importFrom}: ${(error as Error).message}`);
+        throw new UsageError(`talos.secretsFiles.${ctx.provider.site}: ${(error as Error).message}`);
       }
       bundle = parseBundle(text, spec.importFrom);
     } else {
