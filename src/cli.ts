@@ -3,7 +3,7 @@ import { EXIT, UsageError, exitCodeOf, messageOf } from './core/errors.ts';
 import { hybridctlVersion } from './core/version.ts';
 
 /** A command module: loaded only when its command runs, so `--help` stays fast. */
-type CommandModule = { run(options: never): Promise<number> };
+type CommandModule = { run(options: never, config: never): Promise<number> };
 type Loader = () => Promise<CommandModule>;
 
 const EXAMPLES = `
@@ -15,6 +15,7 @@ Examples:
   $ hybridctl image push && hybridctl up  push the sample service's image, then deploy it to both sites
   $ hybridctl vpn check                 prove the site-to-site VPN carries traffic both ways
   $ hybridctl down --yes                delete everything the cluster owns
+  $ hybridctl unlock                    free the run lock of a run that was killed (asks first)
 
 Environment:
   AWS_PROFILE, AWS_ACCESS_KEY_ID, ...   the standard AWS credential chain (or --profile)
@@ -36,7 +37,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const action = (load: Loader) => async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const module = await load();
-    setExit(await module.run(command.optsWithGlobals() as never));
+    setExit(await module.run(command.optsWithGlobals() as never, undefined as never));
+  };
+  // The config is checked before the command's module (and the AWS SDK behind it) is loaded:
+  // a bad config is refused as fast as `validate` refuses it.
+  const configured = (load: Loader) => async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const options = command.optsWithGlobals() as { config: string };
+    const { loadConfig } = await import('./core/config/load.ts');
+    const config = await loadConfig(options.config);
+    const module = await load();
+    setExit(await module.run(options as never, config as never));
   };
 
   program
@@ -71,7 +82,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('observe what exists, then list what `up` would create, update or delete; changes nothing')
     .addOption(siteOption())
     .addOption(layerOption())
-    .action(action(() => import('./commands/plan.ts')));
+    .action(configured(() => import('./commands/plan.ts')));
 
   program
     .command('up')
@@ -80,21 +91,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(siteOption())
     .addOption(layerOption())
     .option('--force-conflicts', 'Kubernetes: take over fields (and same-named objects) that another manager, such as kubectl, owns')
-    .action(action(() => import('./commands/up.ts')));
+    .option(
+      '--reinstall <address>',
+      'on-prem: configure this host again although hybridctl configured it before (you wiped and reinstalled it); repeat for several. Without it, a configured host that no longer proves it is ours gets nothing',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .action(configured(() => import('./commands/up.ts')));
 
   program
     .command('down')
     .description('delete everything the cluster owns, dependants first; asks unless --yes')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(siteOption())
-    .action(action(() => import('./commands/down.ts')));
+    .action(configured(() => import('./commands/down.ts')));
 
   program
     .command('talosconfig')
     .description('write the talosconfig (a context per site), or merge it into ~/.talos/config')
     .option('--merge', 'merge into $TALOSCONFIG or ~/.talos/config instead of writing a file')
     .option('--out <file>', 'where to write it', 'talosconfig')
-    .action(action(() => import('./commands/talosconfig.ts')));
+    .action(configured(() => import('./commands/talosconfig.ts')));
 
   program
     .command('kubeconfig')
@@ -102,14 +119,32 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--merge', 'merge into $KUBECONFIG or ~/.kube/config instead of writing a file')
     .option('--out <file>', 'where to write it', 'kubeconfig')
     .addOption(siteOption())
-    .action(action(() => import('./commands/kubeconfig.ts')));
+    .action(configured(() => import('./commands/kubeconfig.ts')));
+
+  const state = program
+    .command('state')
+    .description('the state directory (secrets, talosconfig, kubeconfigs) and its copy in the state bucket, which every command that changes the cluster keeps in step');
+  state
+    .command('pull')
+    .description("make the state directory match the bucket, when both changed the same file (a conflict); replaced local files are kept as <file>.local-<time>")
+    .action(configured(async () => ({ run: (await import('./commands/state.ts')).runPull })));
+  state
+    .command('push')
+    .description("make the bucket match the state directory, when both changed the same file; the bucket is versioned, so its old copy is kept")
+    .action(configured(async () => ({ run: (await import('./commands/state.ts')).runPush })));
+
+  program
+    .command('unlock')
+    .description('remove the run lock left by a run that is gone (killed, or its machine stopped); shows who holds it and asks unless --yes')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(configured(() => import('./commands/unlock.ts')));
 
   const talos = program.command('talos').description('Talos machine configs and secrets');
   talos
     .command('gen')
     .description("write every on-prem node's machine config and a talosconfig, for applying elsewhere")
     .requiredOption('--out <dir>', 'folder to write into')
-    .action(action(() => import('./commands/talos-gen.ts')));
+    .action(configured(() => import('./commands/talos-gen.ts')));
 
   const vpn = program.command('vpn').description('the site-to-site VPN: prove it carries traffic, rotate its keys');
   vpn
@@ -117,11 +152,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("show each gateway's tunnel link as Talos reports it, and prove traffic crosses: a probe pod on each site connects to the other site's NodePort over the tunnel")
     .option('--deadline <seconds>', 'how long each probe keeps trying (a fresh tunnel needs a moment)', '45')
     .addHelpText('after', '\nExit codes: 0 traffic crosses both ways, 1 it does not (the likely causes are listed) or it could not be proven, 2 bad usage.')
-    .action(action(async () => ({ run: (await import('./commands/vpn.ts')).runCheck })));
+    .action(configured(async () => ({ run: (await import('./commands/vpn.ts')).runCheck })));
   vpn
     .command('rotate')
     .description('make new WireGuard keys for both gateways and roll them out (as `up` does), then prove the tunnel again')
-    .action(action(async () => ({ run: (await import('./commands/vpn.ts')).runRotate })));
+    .action(configured(async () => ({ run: (await import('./commands/vpn.ts')).runRotate })));
 
   const image = program.command('image').description('the sample service image: built and pushed without Docker');
   image
@@ -129,13 +164,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('cross-compile the service (linux/amd64, linux/arm64) and assemble an OCI image layout')
     .option('--out <dir>', 'where to write the OCI layout (default: <state dir>/image)')
     .option('--tag <tag>', 'the readable tag (default: service.image.tag, else v<version>)')
-    .action(action(async () => ({ run: (await import('./commands/image.ts')).runBuild })));
+    .action(configured(async () => ({ run: (await import('./commands/image.ts')).runBuild })));
   image
     .command('push')
     .description('build, create the ECR repository if missing, and push what the registry lacks (tagged by name and by content digest)')
     .option('--out <dir>', 'where to write the OCI layout (default: <state dir>/image)')
     .option('--tag <tag>', 'the readable tag (default: service.image.tag, else v<version>)')
-    .action(action(async () => ({ run: (await import('./commands/image.ts')).runPush })));
+    .action(configured(async () => ({ run: (await import('./commands/image.ts')).runPush })));
 
   return program;
 }

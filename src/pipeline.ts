@@ -4,10 +4,10 @@ import type { Node } from './core/engine/model.ts';
 import { Observation, type Plan, type PlannedChange, isChange, planDown, planUp } from './core/engine/plan.ts';
 import { baseStack } from './providers/aws/base-stack.ts';
 import { nodeStack } from './providers/aws/node-stack.ts';
-import { type AwsSession, connectAws } from './providers/aws/session.ts';
+import { type AwsSession, requireOnline, sharedSession } from './providers/aws/session.ts';
 import { resolveNodeImages } from './providers/aws/talos-image.ts';
 import { awsSite } from './providers/aws/talos-site.ts';
-import { onpremSite } from './providers/metal/site.ts';
+import { type OnpremSite, onpremSite } from './providers/metal/site.ts';
 import { onpremStack } from './providers/metal/stack.ts';
 import { ActionError, UsageError, messageOf } from './core/errors.ts';
 import { StateDir } from './core/state.ts';
@@ -15,6 +15,7 @@ import type { KubeSite } from './kube/object-kind.ts';
 import { resolveServiceImage } from './service/image-ref.ts';
 import { serviceStack } from './service/stack.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
+import { configuredAddresses } from './talos/trust.ts';
 import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
 import { vpnLayer } from './vpn/layer.ts';
 
@@ -34,6 +35,8 @@ export interface PipelineOptions {
   forDown?: boolean;
   /** Take fields of Kubernetes objects over from other field managers. */
   forceConflicts?: boolean;
+  /** On-prem hosts the user wiped and reinstalled: configure them again, though they were configured before. */
+  reinstall?: readonly string[];
 }
 
 /** The resources of one site, with the provider that manages them. */
@@ -94,12 +97,12 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withService(stack, site));
   }
   if (options.sites.includes('onprem')) {
-    const site = onpremSite(config, state, kube, vpn?.onpremExtension);
+    const site = onpremSite(config, state, kube, vpn?.onpremExtension, new Set(options.reinstall));
     const vpnNodes = vpn?.onpremNodes({ awsInRun: options.sites.includes('aws') });
     const stack: SiteStack = {
       site: 'onprem',
       title: `on-prem site: cluster ${site.clusterName}, ${config.onprem.nodes.length} Talos hosts in ${config.onprem.cidr} (state in ${state.root})`,
-      notes: vpnNotes.onprem,
+      notes: [...vpnNotes.onprem, ...(await unpinnedHosts(site))],
       provider: site,
       nodes: withDependencies([...(onpremStack(config, site) as Node<unknown>[]), ...(vpnNodes?.nodes ?? [])], vpnNodes ? [vpnNodes.gateway] : []),
       offline: false,
@@ -140,16 +143,18 @@ export async function checkVpnSites(config: HybridConfig, options: PipelineOptio
  * ECR (the service image), missing credentials or an unreachable AWS leave the service undeployed.
  */
 async function connectForSites(config: HybridConfig, options: PipelineOptions): Promise<AwsSession | undefined> {
-  const connect = (allowOffline: boolean) =>
-    connectAws(config, {
-      allowOffline,
+  const connect = () =>
+    sharedSession(config, {
       ...(options.profile ? { profile: options.profile } : {}),
       ...(options.region ? { region: options.region } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     });
-  if (options.sites.includes('aws')) return connect(options.allowOffline);
+  if (options.sites.includes('aws')) {
+    const session = await connect();
+    return options.allowOffline ? session : requireOnline(session);
+  }
   try {
-    const session = await connect(true);
+    const session = await connect();
     return session.offline && !options.allowOffline ? undefined : session;
   } catch {
     return undefined;
@@ -217,4 +222,18 @@ export async function applyPlans(plans: readonly SitePlan[], options: ApplyOptio
   return Promise.all(
     plans.map((p) => execute(p.plan, p.provider, { signal: options.signal, onEvent: (event) => options.onEvent({ ...event, key: `${p.site}:${event.key}` }) })),
   );
+}
+
+/**
+ * Hosts whose first configuration is still to come and whose maintenance certificate is not
+ * pinned: that configuration goes to whatever answers on the address.
+ */
+async function unpinnedHosts(site: OnpremSite): Promise<string[]> {
+  const configured = await configuredAddresses(site.state, site.site);
+  const unpinned = site.nodes.filter((n) => !n.fingerprint && (!configured.has(n.address) || site.reinstall?.has(n.address))).map((n) => n.address);
+  if (unpinned.length === 0) return [];
+  return [
+    `no fingerprint pinned for ${unpinned.join(', ')}: the first configuration (with the cluster's CA keys) goes to whatever answers on that address. ` +
+      'Pin each host: set onprem.nodes[].fingerprint to the certificate fingerprint its console shows in maintenance mode',
+  ];
 }

@@ -1,19 +1,20 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { loadConfig } from '../core/config/load.ts';
+import type { HybridConfig } from '../core/config/schema.ts';
 import { UsageError } from '../core/errors.ts';
-import { StateDir } from '../core/state.ts';
+import type { StateDir } from '../core/state.ts';
 import type { GlobalOptions } from './options.ts';
+import { withFreshState } from './state-access.ts';
 
 export interface AccessOptions extends GlobalOptions {
   merge?: boolean;
   out?: string;
 }
 
-export async function stateFor(options: GlobalOptions): Promise<{ state: StateDir; cluster: string }> {
-  const config = await loadConfig(options.config);
-  return { state: StateDir.forConfig(options.config, config.metadata.name, options.stateDir), cluster: config.metadata.name };
+/** The state directory, with what the state bucket has new (a second operator's first `kubeconfig` fetches it). */
+export async function freshState(options: GlobalOptions, config: HybridConfig): Promise<StateDir> {
+  return (await withFreshState(options, config)).state;
 }
 
 export async function readOrEmpty(file: string): Promise<string | undefined> {

@@ -1,21 +1,27 @@
-import { createInterface } from 'node:readline/promises';
-import { loadConfig } from '../core/config/load.ts';
-import { UsageError } from '../core/errors.ts';
+import type { HybridConfig } from '../core/config/schema.ts';
 import { renderPlanText } from '../output/plan-view.ts';
 import { startProgress } from '../output/progress.ts';
 import { applyPlans, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
 import { applyReport, renderApplyReport } from './apply-report.ts';
+import { confirmedByName } from './confirm.ts';
 import { type GlobalOptions, interruptible, pipelineOptions, terminal } from './options.ts';
+import { withRunLock } from './state-access.ts';
 
 export interface DownOptions extends GlobalOptions {
   yes?: boolean;
 }
 
 /** Deletes everything the cluster owns, dependants first, then checks that nothing is left. */
-export async function run(options: DownOptions): Promise<number> {
+export async function run(options: DownOptions, config: HybridConfig): Promise<number> {
+  return withRunLock(options, config, 'down', (access, guard) => tearDown(options, config, (key) => {
+    if (access.bucket && key === `aws:delete:s3-bucket:${access.bucket.name}`) guard.stopRenewing();
+  }));
+}
+
+/** `deleting` hears of each change as it starts. */
+async function tearDown(options: DownOptions, config: HybridConfig, deleting: (key: string) => void): Promise<number> {
   const term = terminal(options);
   const text = options.output === 'text';
-  const config = await loadConfig(options.config);
   const stacks = await loadStacks(config, { ...pipelineOptions(options, false), forDown: true });
   const plans = await planStacks(stacks, 'down');
   const deletes = plans.flatMap((p) => p.plan.changes);
@@ -30,7 +36,7 @@ export async function run(options: DownOptions): Promise<number> {
     return 0;
   }
   if (text) term.out.write(renderPlanText(plans, term.paint));
-  if (!options.yes && !(await confirmed(config.metadata.name, deletes.length, term.err))) {
+  if (!options.yes && !(await confirmedByName(`Delete these ${deletes.length} resources?`, config.metadata.name, `down would delete ${deletes.length} resources`, term.err))) {
     term.err.write('aborted: nothing was deleted\n');
     return 1;
   }
@@ -38,7 +44,13 @@ export async function run(options: DownOptions): Promise<number> {
   const interrupt = interruptible(term.err);
   const progress = startProgress(term.progress, siteChanges(plans), term.out, term.paint);
   const started = performance.now();
-  const outcomes = await applyPlans(plans, { signal: interrupt.signal, onEvent: (e) => progress.onEvent(e) });
+  const outcomes = await applyPlans(plans, {
+    signal: interrupt.signal,
+    onEvent: (e) => {
+      if (e.type === 'start') deleting(e.key);
+      progress.onEvent(e);
+    },
+  });
   await progress.finish();
   interrupt.dispose();
   const report = applyReport(plans, outcomes, performance.now() - started);
@@ -54,17 +66,4 @@ export async function run(options: DownOptions): Promise<number> {
   }
   if (interrupt.signal.aborted) return 130;
   return report.failed.length > 0 || remaining.length > 0 ? 1 : 0;
-}
-
-async function confirmed(cluster: string, count: number, err: NodeJS.WriteStream): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new UsageError(`down would delete ${count} resources and there is no terminal to confirm on; pass --yes to go ahead`);
-  }
-  const prompt = createInterface({ input: process.stdin, output: err });
-  try {
-    const answer = await prompt.question(`Delete these ${count} resources? Type the cluster name (${cluster}) to confirm: `);
-    return answer.trim() === cluster;
-  } finally {
-    prompt.close();
-  }
 }

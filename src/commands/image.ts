@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { loadConfig } from '../core/config/load.ts';
 import type { HybridConfig } from '../core/config/schema.ts';
 import { ActionError, UsageError } from '../core/errors.ts';
 import { StateDir } from '../core/state.ts';
@@ -13,6 +12,7 @@ import { ecrPrefix } from '../providers/aws/kinds/ecr-repository.ts';
 import type { AwsProvider } from '../providers/aws/provider.ts';
 import { applyReport } from './apply-report.ts';
 import { type GlobalOptions, pipelineOptions } from './options.ts';
+import { withRunLock } from './state-access.ts';
 
 export interface ImageOptions extends GlobalOptions {
   out?: string;
@@ -32,8 +32,7 @@ async function build(config: HybridConfig, options: ImageOptions): Promise<Built
 }
 
 /** `hybridctl image build`: compile and assemble the OCI image; no Docker, no registry. */
-export async function runBuild(options: ImageOptions): Promise<number> {
-  const config = await loadConfig(options.config);
+export async function runBuild(options: ImageOptions, config: HybridConfig): Promise<number> {
   const image = await build(config, options);
   const result = { layout: image.layout.dir, digest: image.index.digest, platforms: image.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`) };
   process.stdout.write(options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `built ${result.digest} for ${result.platforms.join(', ')} in ${result.layout}\n`);
@@ -41,8 +40,12 @@ export async function runBuild(options: ImageOptions): Promise<number> {
 }
 
 /** `hybridctl image push`: build, make sure the repository exists, push what the registry lacks. */
-export async function runPush(options: ImageOptions): Promise<number> {
-  const config = await loadConfig(options.config);
+export async function runPush(options: ImageOptions, config: HybridConfig): Promise<number> {
+  // Pushing to ECR converges the repository: an AWS change, so it takes the run lock.
+  return config.service.image.registry === 'ecr' ? withRunLock(options, config, 'image push', () => push(config, options)) : push(config, options);
+}
+
+async function push(config: HybridConfig, options: ImageOptions): Promise<number> {
   const target = await registryTarget(config, options);
   const image = await build(config, options);
   const tags = [readableTag(config, options), `sha-${image.index.digest.slice(7, 19)}`];

@@ -15,6 +15,7 @@ export interface GlobalOptions {
   site?: SiteName;
   layer?: 'base';
   forceConflicts?: boolean;
+  reinstall?: string[];
 }
 
 export interface Terminal {
@@ -37,10 +38,19 @@ export function terminal(options: GlobalOptions): Terminal {
   };
 }
 
+/** What a command did: a line for people, or with `-o json` one document for scripts. */
+export function report(options: GlobalOptions, line: string, result: Record<string, unknown>): void {
+  process.stdout.write(options.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${line}\n`);
+}
+
 export function sitesOf(options: GlobalOptions): SiteName[] {
-  if (options.site === undefined) return ['aws', 'onprem'];
-  if (options.site !== 'aws' && options.site !== 'onprem') throw new UsageError(`--site: "${options.site}" is not a site (expected aws or onprem)`);
-  return [options.site];
+  if (options.site !== undefined && options.site !== 'aws' && options.site !== 'onprem') throw new UsageError(`--site: "${options.site}" is not a site (expected aws or onprem)`);
+  // The base layer is AWS's network, keys and buckets: there is none on-prem, so no host is touched.
+  if (options.layer === 'base') {
+    if (options.site === 'onprem') throw new UsageError('--layer base: the base layer is AWS only (network, security groups, IAM, KMS, buckets, registry); use it with --site aws or without --site');
+    return ['aws'];
+  }
+  return options.site === undefined ? ['aws', 'onprem'] : [options.site];
 }
 
 export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
@@ -54,6 +64,7 @@ export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
     ...(options.layer ? { layer: options.layer } : {}),
     ...(options.forceConflicts ? { forceConflicts: true } : {}),
+    ...(options.reinstall?.length ? { reinstall: options.reinstall } : {}),
   };
 }
 

@@ -1,8 +1,7 @@
-import { loadConfig } from '../core/config/load.ts';
-import { messageOf } from '../core/errors.ts';
+import { UsageError, messageOf } from '../core/errors.ts';
 import { siteHeader } from '../output/plan-view.ts';
 import { startProgress } from '../output/progress.ts';
-import type { SiteName } from '../core/config/schema.ts';
+import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import type { Outcome } from '../core/engine/execute.ts';
 import { type SitePlan, applyPlans, checkVpnSites, loadStacks, planStacks, siteChanges } from '../pipeline.ts';
 import type { VpnCheckReport } from '../vpn/check.ts';
@@ -10,6 +9,7 @@ import { touchesVpn } from '../vpn/layer.ts';
 import { applyReport, renderApplyReport } from './apply-report.ts';
 import { type GlobalOptions, interruptible, pipelineOptions, terminal } from './options.ts';
 import { run as runPlan } from './plan.ts';
+import { withRunLock } from './state-access.ts';
 import { renderVpnCheck } from './vpn-report.ts';
 
 /** How long `up`'s VPN probes keep trying: a tunnel that has just come up needs a keepalive or two. */
@@ -20,10 +20,18 @@ export interface UpOptions extends GlobalOptions {
 }
 
 /** Converges everything: observes, then creates, updates and deletes only the difference. */
-export async function run(options: UpOptions): Promise<number> {
-  if (options.dryRun) return runPlan(options);
+export async function run(options: UpOptions, config: HybridConfig): Promise<number> {
+  for (const address of options.reinstall ?? []) {
+    if (!config.onprem.nodes.some((n) => n.address === address))
+      throw new UsageError(`--reinstall: "${address}" is not an on-prem node (expected one of onprem.nodes[].address: ${config.onprem.nodes.map((n) => n.address).join(', ')})`);
+  }
+  if (options.dryRun) return runPlan(options, config);
+  return withRunLock(options, config, 'up', () => converge(options, config));
+}
+
+/** `up`'s work, for a caller that holds the run lock. */
+export async function converge(options: UpOptions, config: HybridConfig): Promise<number> {
   const term = terminal(options);
-  const config = await loadConfig(options.config);
   const stacks = await loadStacks(config, pipelineOptions(options, false));
   const plans = await planStacks(stacks, 'up');
   const changes = siteChanges(plans);
@@ -68,7 +76,7 @@ function vpnChanged(plans: readonly SitePlan[], outcomes: readonly Outcome[]): b
   return plans.some((p, i) => p.plan.changes.some((c) => outcomes[i]?.done.has(c.key) && c.action !== 'noop' && touchesVpn({ site: p.site, kind: c.kind, id: c.id })));
 }
 
-async function checkVpn(options: UpOptions, config: Awaited<ReturnType<typeof loadConfig>>, term: ReturnType<typeof terminal>): Promise<VpnCheckReport | undefined> {
+async function checkVpn(options: UpOptions, config: HybridConfig, term: ReturnType<typeof terminal>): Promise<VpnCheckReport | undefined> {
   const text = options.output === 'text';
   if (text) term.out.write('\nproving the VPN carries traffic (a probe pod on each site, across the tunnel)\n');
   const report = await checkVpnSites(config, pipelineOptions(options, false), {

@@ -1,5 +1,5 @@
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const locks = new Map<string, Promise<unknown>>();
 
@@ -53,6 +53,19 @@ export class StateDir {
     return file;
   }
 
+  /** Creates a file only if there is none (0600); false when it exists. */
+  async create(name: string, content: string): Promise<boolean> {
+    const file = this.path(name);
+    await this.ensureDir(dirname(file));
+    try {
+      await writeFile(file, content, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
   /** Read-modify-write of one file, one at a time within this process (sites share the talosconfig). */
   async update(name: string, change: (old: string | undefined) => string | Promise<string>): Promise<string> {
     const file = this.path(name);
@@ -64,6 +77,17 @@ export class StateDir {
 
   async remove(name: string): Promise<void> {
     await rm(this.path(name), { force: true });
+  }
+
+  /** Every file in the directory, as paths relative to it (`talos/aws-secrets.yaml`). */
+  async list(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+      return entries.filter((e) => e.isFile()).map((e) => relative(this.root, join(e.parentPath, e.name))).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
   }
 
   private async ensureDir(dir: string): Promise<void> {

@@ -119,11 +119,13 @@ export function kubeObjectKind(apiVersion: string, kind: string): ResourceKind<O
     async create(spec, ctx) {
       const client = await requireClient(ctx.provider);
       const current = await client.get(spec.object);
-      if (current && current.metadata.labels?.[LABEL_CLUSTER] !== ctx.provider.cluster && !ctx.provider.forceConflicts) {
+      const owner = current?.metadata.labels?.[LABEL_CLUSTER];
+      if (current && owner !== ctx.provider.cluster && !ctx.provider.forceConflicts) {
         const managers = (current.metadata.managedFields ?? []).map((f) => f.manager).filter(Boolean);
+        const whose = owner ? `belongs to another hybridctl cluster, "${owner}"` : 'hybridctl does not manage it';
         throw new KubeError(
           ctx.provider.site,
-          `${describe(spec.object)} already exists and hybridctl does not manage it (field managers: ${[...new Set(managers)].join(', ') || 'unknown'})`,
+          `${describe(spec.object)} already exists and ${whose} (field managers: ${[...new Set(managers)].join(', ') || 'unknown'})`,
           409,
           undefined,
           'remove or rename it, or pass --force-conflicts to take it over',

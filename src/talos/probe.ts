@@ -2,6 +2,7 @@ import { ActionError } from '../core/errors.ts';
 import type { TalosCredentials } from './client/client.ts';
 import { TalosConfiguredError, TalosForeignCaError, TalosUnreachableError } from './client/errors.ts';
 import { type TalosNode, type TalosSite, connect, withClient } from './site.ts';
+import { recordConfigured, refuseUnlessFirstUse } from './trust.ts';
 
 /** What a node is, seen from here. */
 export type NodeMode = 'maintenance' | 'configured' | 'unreachable';
@@ -19,6 +20,7 @@ export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCr
   if (creds) {
     try {
       const [message] = await withClient(connect(node, creds, site.timeouts, { via, probe: true }), (c) => c.version());
+      if (site.trustOnFirstUse) await recordConfigured(site, node.address);
       return { mode: 'configured', ...(message?.version?.tag ? { version: message.version.tag } : {}) };
     } catch (error) {
       if (error instanceof TalosUnreachableError) return { mode: 'unreachable' };
@@ -28,6 +30,8 @@ export async function probeNode(site: TalosSite, node: TalosNode, creds: TalosCr
   }
   try {
     const [message] = await withClient(connect(node, 'maintenance', site.timeouts, { via, probe: true }), (c) => c.version());
+    // Maintenance mode proves nothing about the host: only one never configured (or reinstalled on purpose) is configured that way.
+    await refuseUnlessFirstUse(site, node, creds ? "it now answers in maintenance mode, without this cluster's certificate" : "this cluster's Talos secrets are not here to verify it");
     return { mode: 'maintenance', ...(message?.version?.tag ? { version: message.version.tag } : {}) };
   } catch (error) {
     if (error instanceof TalosUnreachableError) return { mode: 'unreachable' };

@@ -54,6 +54,10 @@ export interface TalosSite {
   /** A secrets.yaml the user brought (talos.secretsFiles); copied into the state directory once. */
   importSecretsFrom?: string;
   timeouts: TalosTimeouts;
+  /** Physical hosts: once configured, a host is only ever spoken to with mutual TLS (see trust.ts). */
+  trustOnFirstUse: boolean;
+  /** Addresses the user reinstalled (`up --reinstall`): their next configuration is a first one again. */
+  reinstall?: ReadonlySet<string>;
   /** Where the nodes are now (observing other kinds through ctx where the site needs to). */
   view(ctx: ObserveContext<TalosSite>): Promise<SiteView>;
   /** The full machine config for a node (defaults and user patches applied), as YAML. */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE, exampleWith } from '../support/config.ts';
 import { type Clients, clients, componentOf as component, counts, inventory } from '../support/inventory.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
+import { type Moto, changingCalls, startMoto } from '../support/moto.ts';
 
 let moto: Moto;
 let aws: Clients;
@@ -19,7 +19,7 @@ beforeEach(async () => moto.reset());
 
 const up = (text: string) => runCli(['up', '--site', 'aws', '--layer', 'base', '-c', writeConfig(text)], env);
 const planOf = async (text: string) => JSON.parse((await runCli(['plan', '--site', 'aws', '--layer', 'base', '-o', 'json', '-c', writeConfig(text)], env)).stdout).sites[0].changes;
-const mutations = async () => (await moto.calls()).filter((c) => c.mutating).map((c) => c.operation);
+const mutations = async () => changingCalls(await moto.calls()).map((c) => c.operation);
 
 describe('changing the config converges in place', () => {
   it('adds a zone without renumbering the others, and removes it again', async () => {
@@ -27,7 +27,7 @@ describe('changing the config converges in place', () => {
     const before = await inventory(aws, 'demo');
     const three = exampleWith(['availabilityZones: 2', 'availabilityZones: 3']);
     expect((await planOf(three)).map((c: { action: string; id: string }) => `${c.action} ${c.id}`).sort()).toEqual(
-      ['create subnet-private-c', 'create subnet-public-c', 'create routes-private-c', 'update routes-public', 'update sg-controlplane-ingress'].sort(),
+      ['create subnet-private-c', 'create subnet-public-c', 'create routes-private-c', 'update routes-public'].sort(),
     );
     expect((await up(three)).code).toBe(0);
     const after = await inventory(aws, 'demo');
@@ -93,5 +93,17 @@ describe('an AWS failure', () => {
     await aws.iam.send(new DeleteRoleCommand({ RoleName: 'hybridctl-demo-node' }));
     expect((await up(EXAMPLE)).code).toBe(0);
     expect(counts(await inventory(aws, 'demo'))).toMatchObject({ roles: 1, profiles: 1 });
+  });
+});
+
+describe('the base layer', () => {
+  it('is AWS only: without --site it builds the AWS base and never reaches for an on-prem host', async () => {
+    const result = await runCli(['up', '--layer', 'base', '-c', writeConfig(EXAMPLE)], env);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('AWS site');
+    expect(result.stdout).not.toMatch(/on-prem site|192\.168\.10\./);
+    const onprem = await runCli(['plan', '--layer', 'base', '--site', 'onprem', '-c', writeConfig(EXAMPLE)], env);
+    expect(onprem.code).toBe(2);
+    expect(onprem.stderr).toContain('--layer base: the base layer is AWS only');
   });
 });

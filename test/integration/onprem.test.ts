@@ -160,6 +160,34 @@ describe('up --site onprem', () => {
     expect(existsSync(join(state, 'talos', 'onprem-secrets.yaml'))).toBe(false);
   });
 
+  it('trusts a host on first use only: a configured host that comes back unproven gets nothing until --reinstall', async () => {
+    const nodes: FakeNode[] = [{ ip: CP1, role: 'controlplane' }, { ip: W1, role: 'worker' }];
+    fleet = await startTalosServer(nodes);
+    const { config, state } = onpremConfig(nodes);
+    const plan = await onprem(config, 'plan');
+    expect(plan.stdout).toContain(`no fingerprint pinned for ${CP1}, ${W1}: the first configuration (with the cluster's CA keys) goes to whatever answers`);
+    expect((await onprem(config, 'up')).code).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(join(state, 'talos', 'onprem-configured.json'), 'utf8')).nodes).sort()).toEqual([CP1, W1]);
+    expect((await onprem(config, 'plan')).stdout).not.toContain('no fingerprint pinned');
+
+    // Another machine (or the same one, wiped) now answers on the worker's address, in maintenance mode.
+    await fetch(`${fleet.statusUrl}/nodes?ip=${W1}`, { method: 'DELETE' });
+    const swapped = await fetch(`${fleet.statusUrl}/nodes`, { method: 'POST', body: JSON.stringify({ listen: W1, role: 'worker', platform: 'metal' }) });
+    expect(swapped.ok, await swapped.text()).toBe(true);
+    const refused = await onprem(config, 'up');
+    expect(refused.code).toBe(1);
+    const said = refused.stdout + refused.stderr;
+    expect(said).toContain(`Talos node ${W1} was configured by hybridctl for this cluster, but it now answers in maintenance mode`);
+    expect(said).toContain(`hybridctl up --reinstall ${W1}`);
+    expect(await fleet.node(W1)).toMatchObject({ mode: 'maintenance', applyCount: 0 });
+
+    expect((await onprem(config, 'up', '--reinstall', '10.9.9.9')).code).toBe(2);
+    const reinstalled = await onprem(config, 'up', '--reinstall', W1);
+    expect(reinstalled.code, reinstalled.stdout + reinstalled.stderr).toBe(0);
+    expect(await fleet.node(W1)).toMatchObject({ mode: 'configured', applyCount: 1 });
+    expect((await fleet.node(CP1)).applyCount).toBe(1);
+  });
+
   it('uses a secrets.yaml the user brings', async () => {
     const nodes: FakeNode[] = [{ ip: CP1, role: 'controlplane' }];
     fleet = await startTalosServer(nodes);

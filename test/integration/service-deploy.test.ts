@@ -166,10 +166,17 @@ describe('the service on both sites', () => {
     await kubectl('aws', 'delete', 'service', 'readings', '-n', NS);
     await kubectl('aws', 'create', 'service', 'nodeport', 'readings', '--tcp=80:8080', '--node-port=30081', '-n', NS);
     await kubectl('onprem', 'scale', 'deployment', 'readings', '-n', NS, '--replicas=3');
+    // And one that another hybridctl cluster's label claims, on the other site.
+    await kubectl('onprem', 'delete', 'service', 'readings', '-n', NS);
+    await kubectl('onprem', 'create', 'service', 'nodeport', 'readings', '--tcp=80:8080', '--node-port=30082', '-n', NS);
+    await kubectl('onprem', 'label', 'service', 'readings', '-n', NS, 'hybridctl.dev/cluster=other');
+    const otherUid = (await getJson('onprem', 'get', 'service', 'readings', '-n', NS)).metadata.uid;
 
     const refused = await up(cfg);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/aws cluster: Service readings\/readings already exists and hybridctl does not manage it \(field managers: kubectl-create\)/);
+    expect(refused.stdout).toMatch(/onprem cluster: Service readings\/readings already exists and belongs to another hybridctl cluster, "other"/);
+    expect(await getJson('onprem', 'get', 'service', 'readings', '-n', NS)).toMatchObject({ metadata: { uid: otherUid, labels: { 'hybridctl.dev/cluster': 'other' } }, spec: { ports: [{ nodePort: 30082 }] } });
     expect(refused.stdout).toMatch(/onprem cluster: Deployment readings\/readings: fields are managed by someone else: \.spec\.replicas \(conflict with "kubectl[^"]*"/);
     expect(refused.stdout).toContain('--force-conflicts');
     expect((await getJson('aws', 'get', 'service', 'readings', '-n', NS)).spec.ports[0].nodePort).toBe(30081);

@@ -14,6 +14,16 @@ export interface RecordedCall {
   service: string;
   operation: string;
   mutating: boolean;
+  /** S3 object requests: the object's key. */
+  key?: string;
+}
+
+/**
+ * The calls that change the cluster: mutating ones other than the run lock's own (every command
+ * that may change anything creates and removes `locks/run.json` in the state bucket).
+ */
+export function changingCalls(calls: readonly RecordedCall[]): RecordedCall[] {
+  return calls.filter((c) => c.mutating && !(c.service === 's3' && c.key === 'locks/run.json'));
 }
 
 /** The access key test harnesses (not the CLI) use, so their own reads are not counted. */
@@ -165,6 +175,8 @@ export function classify(entry: RawEntry): RecordedCall {
   const url = new URL(entry.url, 'http://x');
   const sub = [...url.searchParams.keys()].find((k) => k in S3_SUBRESOURCES);
   const named = sub ? `${sub === 'versions' ? 'List' : S3_VERBS[entry.method]}${S3_SUBRESOURCES[sub]}` : undefined;
-  const operation = url.searchParams.get('x-id') ?? named ?? `${entry.method} ${url.pathname.split('/').filter(Boolean).length > 1 ? 'object' : 'bucket'}`;
-  return { service, operation, mutating: !S3_READS.has(entry.method) };
+  const path = url.pathname.split('/').filter(Boolean);
+  const operation = url.searchParams.get('x-id') ?? named ?? `${entry.method} ${path.length > 1 ? 'object' : 'bucket'}`;
+  const key = !sub && path.length > 1 ? decodeURIComponent(path.slice(1).join('/')) : undefined;
+  return { service, operation, mutating: !S3_READS.has(entry.method), ...(key ? { key } : {}) };
 }

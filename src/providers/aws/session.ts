@@ -22,6 +22,8 @@ export interface AwsSession {
   offline: boolean;
   /** The caller's ARN, for messages. */
   identity?: string;
+  /** Why there are no credentials, when offline. */
+  offlineReason?: string;
 }
 
 const BAD_CREDENTIALS = /^(InvalidClientTokenId|UnrecognizedClientException|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidAccessKeyId)$/;
@@ -46,7 +48,7 @@ export async function connectAws(config: HybridConfig, options: AwsConnectOption
       throw new UsageError(`no AWS credentials found for profile "${options.profile}" (${reason}); check the profile in ~/.aws/config and ~/.aws/credentials, or run \`aws sso login --profile ${options.profile}\``);
     if (!options.allowOffline) throw new UsageError(`no AWS credentials found (${reason}); ${NO_CREDENTIALS_HELP}`);
     const zones = await resolveZones(config, undefined);
-    return { provider: { ...base, account: '<account>' }, zones, offline: true };
+    return { provider: { ...base, account: '<account>' }, zones, offline: true, ...(reason ? { offlineReason: reason } : {}) };
   }
 
   let identity: { Account?: string; Arn?: string };
@@ -60,4 +62,27 @@ export async function connectAws(config: HybridConfig, options: AwsConnectOption
   }
   const provider: AwsProvider = { ...base, account: identity.Account ?? '' };
   return { provider, zones: await resolveZones(config, clients), offline: false, ...(identity.Arn ? { identity: identity.Arn } : {}) };
+}
+
+const sessions = new Map<string, Promise<AwsSession>>();
+
+/**
+ * One session per process and settings, shared by the run lock, the state sync and the stacks:
+ * one credential check and one zone lookup per command. It may be offline; `requireOnline` says
+ * so the way connectAws does.
+ */
+export function sharedSession(config: HybridConfig, options: Omit<AwsConnectOptions, 'allowOffline'>): Promise<AwsSession> {
+  const key = JSON.stringify([config.metadata.name, config.aws.region, options.profile, options.region, options.endpoint]);
+  let session = sessions.get(key);
+  if (!session) {
+    session = connectAws(config, { ...options, allowOffline: true });
+    sessions.set(key, session);
+    session.catch(() => sessions.delete(key));
+  }
+  return session;
+}
+
+export function requireOnline(session: AwsSession): AwsSession {
+  if (session.offline) throw new UsageError(`no AWS credentials found (${session.offlineReason ?? 'none in the chain'}); ${NO_CREDENTIALS_HELP}`);
+  return session;
 }

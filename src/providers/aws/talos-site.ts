@@ -40,6 +40,8 @@ export function awsSite(config: HybridConfig, provider: AwsProvider, state: Stat
     ...(config.talos.secretsFiles.aws ? { importSecretsFrom: config.talos.secretsFiles.aws } : {}),
     // A new instance boots Talos from its image: give it as long as an on-prem install.
     timeouts: { reachMs: t.installSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 },
+    // An instance gets its config from EC2 user-data at boot, never over an unauthenticated Talos connection.
+    trustOnFirstUse: false,
 
     /** Running instances by their private addresses, reached through the load balancer's Talos listener. */
     async view(ctx): Promise<SiteView> {

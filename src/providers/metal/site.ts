@@ -19,8 +19,8 @@ export function onpremNodeId(address: string): string {
   return `node-${address}`;
 }
 
-/** The on-prem site: physical hosts from `onprem.nodes`, configured over the Talos API. */
-export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOptions = {}, extend?: ConfigExtension): OnpremSite {
+/** The on-prem site: physical hosts from `onprem.nodes`, configured over the Talos API. `reinstall`: hosts the user wiped on purpose. */
+export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOptions = {}, extend?: ConfigExtension, reinstall: ReadonlySet<string> = new Set()): OnpremSite {
   const t = config.talos.timeouts;
   const timeouts: TalosTimeouts = { reachMs: t.reachSeconds * 1000, installMs: t.installSeconds * 1000, healthMs: t.healthSeconds * 1000, callMs: 15_000, probeMs: 5_000 };
   const endpoint = config.onprem.controlPlaneEndpoint;
@@ -44,6 +44,8 @@ export function onpremSite(config: HybridConfig, state: StateDir, kube: KubeOpti
     nodes,
     talosEndpoints: nodes.filter((n) => n.role === 'controlplane').map((n) => n.address),
     timeouts,
+    trustOnFirstUse: true,
+    reinstall,
     async view() {
       return { nodes, endpoint };
     },

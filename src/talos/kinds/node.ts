@@ -9,6 +9,7 @@ import type { Role } from '../machine-config.ts';
 import { probeNode } from '../probe.ts';
 import type { SecretsBundle } from '../secrets.ts';
 import { type TalosNode, type TalosSite, connect, withClient } from '../site.ts';
+import { forgetConfigured, recordConfigured } from '../trust.ts';
 import { readSiteBundle, talosSecretsKind } from './secrets.ts';
 
 export interface NodeSpec {
@@ -93,6 +94,7 @@ export const talosNodeKind: ResourceKind<NodeSpec, NodeState, TalosSite> = {
     }
     ctx.report('resetting to maintenance mode');
     await withClient(connect(node, creds, site.timeouts, { via }), (c) => c.reset({ graceful: false, reboot: true }));
+    await forgetConfigured(site, node.address);
     ctx.report('waiting for it to come back in maintenance mode');
     await withClient(connect(node, 'maintenance', site.timeouts), (c) => c.whileUnavailable(() => c.version(), site.timeouts.installMs, ctx.report, 'maintenance mode'));
   },
@@ -135,6 +137,7 @@ async function converge(spec: NodeSpec, ctx: Ctx): Promise<Found<NodeState>> {
       throw error;
     },
   );
+  if (site.trustOnFirstUse) await recordConfigured(site, node.address);
   return { id: node.id, ref: node.address, state: { address: node.address, role: node.role, ...(via ? { via } : {}), pending: '' } };
 }
 
