@@ -16,7 +16,7 @@ export function runPush(options: GlobalOptions, config: HybridConfig): Promise<n
 
 async function forced(options: GlobalOptions, config: HybridConfig, mode: 'take-bucket' | 'take-local'): Promise<number> {
   const access = await stateAccess(options, config);
-  const result = await forceSync(access, mode);
+  const result = await forceSync(access, mode, (message) => process.stderr.write(`warning: ${message}\n`));
   const term = terminal(options);
   const bucket = access.bucket?.name ?? '';
   if (options.output === 'json') term.out.write(`${JSON.stringify({ cluster: config.metadata.name, bucket, directory: access.state.root, ...result }, null, 2)}\n`);

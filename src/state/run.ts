@@ -75,9 +75,14 @@ export async function refreshState(access: StateAccess): Promise<SyncResult | un
   return syncState(access.state, access.bucket, 'bucket-only');
 }
 
-/** `state pull` / `state push`: one side wins. */
-export async function forceSync(access: StateAccess, mode: 'take-bucket' | 'take-local'): Promise<SyncResult> {
+/** `state pull` / `state push`: one side wins, under the run lock (a run in progress may be writing). */
+export async function forceSync(access: StateAccess, mode: 'take-bucket' | 'take-local', warn: (message: string) => void): Promise<SyncResult> {
   if (!access.bucket) throw new UsageError('no AWS credentials: the state bucket cannot be reached (set AWS_PROFILE or pass --profile)');
   if (!(await access.bucket.exists())) throw new ActionError(`the state bucket ${access.bucket.name} does not exist yet (\`hybridctl up\` makes it)`);
-  return syncState(access.state, access.bucket, mode);
+  const lock = await lockBucket(access.bucket, mode === 'take-bucket' ? 'state pull' : 'state push', warn);
+  try {
+    return await syncState(access.state, access.bucket, mode);
+  } finally {
+    await lock.release();
+  }
 }

@@ -15,6 +15,13 @@ import { HARNESS_KEY, type Moto, changingCalls, startMoto } from '../support/mot
 const BUCKET = 'hctl-demo-state-123456789012-eu-central-1';
 const SECRETS = 'talos/onprem-secrets.yaml';
 const THREE_ZONES = exampleWith(['availabilityZones: 2', 'availabilityZones: 3']);
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: demo-aws, cluster: { server: 'https://demo-aws.example:6443' } }]
+users: [{ name: admin@demo-aws, user: { token: not-a-real-one } }]
+contexts: [{ name: admin@demo-aws, context: { cluster: demo-aws, user: admin@demo-aws } }]
+current-context: admin@demo-aws
+`;
 
 let moto: Moto;
 let aws: Clients;
@@ -97,6 +104,15 @@ describe('the state bucket is the source of truth', () => {
     const out = mkdtempSync(join(tmpdir(), 'hybridctl-gen-'));
     expect((await ben.cli('talos', 'gen', '--out', out)).code).toBe(0);
     expect(ben.file(SECRETS)).toBe(secrets);
+
+    // An access file ana's run stored reaches a third operator's first `kubeconfig`.
+    ana.write('kubeconfig-aws', KUBECONFIG);
+    expect((await ana.cli(...base)).code).toBe(0);
+    const cy = operator();
+    const target = join(mkdtempSync(join(tmpdir(), 'hybridctl-kube-')), 'kubeconfig');
+    const kube = await cy.cli('kubeconfig', '--out', target);
+    expect(kube.code, kube.stderr).toBe(0);
+    expect(readFileSync(target, 'utf8')).toContain('https://demo-aws.example:6443');
   });
 
   it('stops on a conflict, naming the file and overwriting neither side; state pull and push settle it', async () => {
@@ -243,6 +259,10 @@ describe('the run lock', () => {
     expect(blocked.stderr).toContain('looks stale');
     expect(blocked.stderr).toContain('hybridctl unlock');
     expect(changingCalls(await moto.calls())).toEqual([]);
+    // Forcing the state one way or the other waits for the lock as well.
+    const push = await ana.cli('state', 'push');
+    expect(push.code).toBe(1);
+    expect(push.stderr).toContain('locked in hctl-demo-state-123456789012-eu-central-1: by ben@ben-laptop');
 
     const asked = await ana.cli('unlock');
     expect(asked.code).toBe(2);
