@@ -3,7 +3,10 @@
  * run (this machine is shared and noisy, so only same-run comparisons mean much).
  *
  *   up (empty)   `up` from an empty account: wall time, API calls by kind, peak memory
- *   up (no-op)   `up` right after: wall time, calls (target: no mutating call, ~one read per kind)
+ *   up (no-op)   `up` right after: wall time, calls (target: no change but the run lock's own
+ *                create and delete, ~one read per kind); beside it `plan` on the same account, which
+ *                observes the same without the lock: the difference is the lock's and the sync's cost
+ *   bad config   `plan` and `validate` on an invalid config (target: the same, the SDK never loads)
  *   down         `down --yes`: wall time, calls
  *   plan offline `plan` with no credentials at all
  *   --help       start-up (target: under 300 ms)
@@ -40,12 +43,12 @@ interface Sample {
 }
 
 /** Runs the CLI under GNU time for its peak resident memory. */
-async function timed(args: string[], env: Record<string, string | undefined>, moto?: Moto): Promise<Sample> {
+async function timed(args: string[], env: Record<string, string | undefined>, moto?: Moto, exitCode = 0): Promise<Sample> {
   if (moto) await moto.record();
   const started = performance.now();
   const result = await execa('/usr/bin/time', ['-f', '%M', process.execPath, CLI, ...args], { env, extendEnv: false, reject: false });
   const ms = performance.now() - started;
-  if (result.exitCode !== 0) throw new Error(`hybridctl ${args.join(' ')} failed: ${result.stderr}`);
+  if (result.exitCode !== exitCode) throw new Error(`hybridctl ${args.join(' ')} failed: ${result.stderr}`);
   const rssKiB = Number(String(result.stderr).trim().split('\n').pop());
   return { ms, rssKiB, calls: moto ? await moto.calls() : [] };
 }
@@ -219,11 +222,24 @@ async function main(): Promise<void> {
     const env = { ...awsEnv(moto.endpoint), NODE_EXTRA_CA_CERTS: CA_CERT };
     const offline = { ...awsEnv(undefined, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_EC2_METADATA_DISABLED: 'true' }) };
     const config = writeConfig(EXAMPLE);
-    const samples: Record<string, Sample[]> = { 'up (empty)': [], 'up (no-op)': [], down: [], 'plan (no credentials)': [], '--help': [] };
+    const bad = writeConfig('apiVersion: hybridctl.dev/v1alpha1\nkind: HybridCluster\n');
+    const samples: Record<string, Sample[]> = {
+      'up (empty)': [],
+      'up (no-op)': [],
+      'plan (no-op, same account)': [],
+      down: [],
+      'plan (no credentials)': [],
+      'plan (bad config)': [],
+      'validate (bad config)': [],
+      '--help': [],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       await moto.reset();
       samples['up (empty)']?.push(await timed(['up', '--site', 'aws', '--layer', 'base', '-c', config], env, moto));
       samples['up (no-op)']?.push(await timed(['up', '--site', 'aws', '--layer', 'base', '-c', config], env, moto));
+      samples['plan (no-op, same account)']?.push(await timed(['plan', '--site', 'aws', '--layer', 'base', '-c', config], env, moto));
+      samples['plan (bad config)']?.push(await timed(['plan', '-c', bad], env, undefined, 2));
+      samples['validate (bad config)']?.push(await timed(['validate', '-c', bad], env, undefined, 2));
       samples.down?.push(await timed(['down', '--yes', '--site', 'aws', '-c', config], env, moto));
       samples['plan (no credentials)']?.push(await timed(['plan', '--site', 'aws', '--layer', 'base', '-c', config], offline));
       for (let i = 0; i < 4; i++) samples['--help']?.push(await timed(['--help'], offline));
@@ -241,8 +257,15 @@ async function main(): Promise<void> {
         `| ${name} | ${Math.round(median(list.map((s) => s.ms)))} ms | ${Math.round(median(list.map((s) => s.rssKiB)) / 1024)} MiB | ${calls.length} | ${calls.filter((c) => c.mutating).length} |`,
       );
     }
+    const noopUp = samples['up (no-op)']?.[0]?.calls ?? [];
+    const lockCalls = noopUp.filter((c) => c.service === 's3' && c.key !== undefined && /^(locks|state)\//.test(c.key));
+    lines.push(
+      '',
+      `The run lock and the state sync on a no-op \`up\`: ${lockCalls.length} of its ${noopUp.length} calls (${byOperation(lockCalls)}), plus one HeadBucket; ` +
+        `median wall time ${Math.round(median((samples['up (no-op)'] ?? []).map((s) => s.ms)))} ms against ${Math.round(median((samples['plan (no-op, same account)'] ?? []).map((s) => s.ms)))} ms for \`plan\`, which observes the same without them.`,
+    );
     lines.push('', 'Calls by operation (first round):', '');
-    for (const name of ['up (empty)', 'up (no-op)', 'down']) {
+    for (const name of ['up (empty)', 'up (no-op)', 'plan (no-op, same account)', 'down']) {
       const calls = samples[name]?.[0]?.calls ?? [];
       lines.push(`- **${name}** — mutating: ${byOperation(calls.filter((c) => c.mutating)) || 'none'}`, `  - reads: ${byOperation(calls.filter((c) => !c.mutating))}`);
     }

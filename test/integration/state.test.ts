@@ -3,6 +3,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsClients } from '../../src/providers/aws/clients.ts';
 import { StateBucket } from '../../src/state/bucket.ts';
@@ -99,6 +100,13 @@ describe('the state bucket is the source of truth', () => {
     const plan = await ben.cli('plan', '--site', 'aws', '--layer', 'base');
     expect(plan.code, plan.stderr).toBe(0);
     expect(ben.file(SECRETS)).toBe(secrets);
+    expect(plan.stdout).toContain(`state: took ${SECRETS}`);
+    // Which files moved, never what they hold.
+    const { secretboxencryptionsecret, bootstraptoken } = parse(secrets ?? '').secrets;
+    for (const output of [gen.stdout + gen.stderr, plan.stdout + plan.stderr]) {
+      expect(output).not.toContain(secretboxencryptionsecret);
+      expect(output).not.toContain(bootstraptoken);
+    }
     expect(statSync(join(ben.state, SECRETS)).mode & 0o777).toBe(0o600);
     // The same cluster, not a second one: ben's machine configs carry ana's cluster identity.
     const out = mkdtempSync(join(tmpdir(), 'hybridctl-gen-'));
