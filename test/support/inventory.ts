@@ -21,6 +21,7 @@ import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, Lis
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 
 /** SDK clients pointed at the emulator, for reading back what the CLI left there; they trust the test CA themselves. */
 export function clients(endpoint: string, region = 'eu-central-1', accessKeyId = 'testing') {
@@ -33,6 +34,7 @@ export function clients(endpoint: string, region = 'eu-central-1', accessKeyId =
     s3: new S3Client({ ...config, forcePathStyle: true }),
     ecr: new ECRClient(config),
     elb: new ElasticLoadBalancingV2Client(config),
+    route53: new Route53Client({ ...config, region: 'us-east-1' }),
   };
 }
 

@@ -160,7 +160,24 @@ const S3_SUBRESOURCES: Record<string, string> = {
 };
 const S3_VERBS: Record<string, string> = { GET: 'Get', PUT: 'Put', DELETE: 'Delete', POST: 'Delete', HEAD: 'Head' };
 
-/** Names a recorded request: query-protocol Action, JSON X-Amz-Target, or S3 REST method and sub-resource. */
+/** Route 53's REST calls by method and path (its API has neither Action nor X-Amz-Target). */
+const ROUTE53_CALLS: [string, RegExp, string][] = [
+  ['POST', /^\/2013-04-01\/healthcheck$/, 'CreateHealthCheck'],
+  ['GET', /^\/2013-04-01\/healthcheck$/, 'ListHealthChecks'],
+  ['POST', /^\/2013-04-01\/healthcheck\/[^/]+$/, 'UpdateHealthCheck'],
+  ['DELETE', /^\/2013-04-01\/healthcheck\/[^/]+$/, 'DeleteHealthCheck'],
+  ['POST', /^\/2013-04-01\/tags\/healthcheck$/, 'ListTagsForResources'],
+  ['POST', /^\/2013-04-01\/tags\/healthcheck\/[^/]+$/, 'ChangeTagsForResource'],
+  ['GET', /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, 'ListResourceRecordSets'],
+  ['POST', /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, 'ChangeResourceRecordSets'],
+  ['GET', /^\/2013-04-01\/change\/[^/]+$/, 'GetChange'],
+];
+
+export function route53Operation(method: string, path: string): string {
+  return ROUTE53_CALLS.find(([m, p]) => m === method && p.test(path))?.[2] ?? `${method} ${path}`;
+}
+
+/** Names a recorded request: query-protocol Action, JSON X-Amz-Target, Route 53's REST paths, or S3 REST method and sub-resource. */
 export function classify(entry: RawEntry): RecordedCall {
   const headers = Object.fromEntries(Object.entries(entry.headers).map(([k, v]) => [k.toLowerCase(), v]));
   const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'unknown';
@@ -173,6 +190,10 @@ export function classify(entry: RawEntry): RecordedCall {
   const action = new URLSearchParams(body).get('Action') ?? new URL(entry.url, 'http://x').searchParams.get('Action');
   if (action) return { service, operation: action, mutating: !/^(Describe|Get|List)/.test(action) };
   const url = new URL(entry.url, 'http://x');
+  if (service === 'route53') {
+    const operation = route53Operation(entry.method, url.pathname);
+    return { service, operation, mutating: !/^(Get|List)/.test(operation) };
+  }
   const sub = [...url.searchParams.keys()].find((k) => k in S3_SUBRESOURCES);
   const named = sub ? `${sub === 'versions' ? 'List' : S3_VERBS[entry.method]}${S3_SUBRESOURCES[sub]}` : undefined;
   const path = url.pathname.split('/').filter(Boolean);

@@ -4,6 +4,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
@@ -53,6 +54,10 @@ export class AwsClients {
   }
   get kms(): KMSClient {
     return this.client('kms', (c) => new KMSClient(c));
+  }
+  get route53(): Route53Client {
+    // Route 53 is global: its API is signed for us-east-1 whatever aws.region says.
+    return this.client('route53', (c) => new Route53Client({ ...c, region: 'us-east-1' }));
   }
   get s3(): S3Client {
     // Emulators and S3-compatible stores address buckets by path, not by virtual host.

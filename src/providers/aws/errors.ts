@@ -19,6 +19,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   ElasticLoadBalancingV2Client: 'elasticloadbalancing',
   IAMClient: 'iam',
   KMSClient: 'kms',
+  Route53Client: 'route53',
   S3Client: 's3',
   STSClient: 'sts',
   ResourceGroupsTaggingAPIClient: 'tag',
@@ -86,6 +87,7 @@ function hintFor(code: string, message: string, action: string, region: string, 
   if (code === 'EntityAlreadyExists' || code === 'AlreadyExistsException' || code === 'InvalidGroup.Duplicate')
     return 'something with this name exists but does not carry this cluster\'s tags (or IAM path); remove or rename it, or choose another metadata.name';
   if (code === 'BucketAlreadyExists') return 'bucket names are global and another account owns this one; choose another metadata.name';
+  if (code === 'HealthCheckVersionMismatch') return 'the Route 53 health check changed since hybridctl read it; re-run to compare again';
   if (code === 'DependencyViolation')
     return 'something not managed by hybridctl still uses this resource (instances, network interfaces, endpoints); remove it and re-run';
   return undefined;

@@ -120,7 +120,7 @@ export function nodeStack(config: HybridConfig, site: AwsSite, zones: readonly s
   for (const l of LISTENERS) {
     add(targetsIdFor(`tg-${l.id}`), lbTargetsKind, [`tg-${l.id}`, ...ids.controlplane], (refs) => ({
       targetGroupArn: refs.get(`tg-${l.id}`, 'arn'),
-      instanceIds: ids.controlplane.map((id) => refs.get(id, 'instanceId')),
+      targets: ids.controlplane.map((id) => ({ id: refs.get(id, 'instanceId') })),
     }));
   }
 

@@ -27,6 +27,8 @@ export interface LoadBalancerState {
   arn: string;
   name: string;
   dnsName: string;
+  /** The zone an alias record to the load balancer names (Route 53 failover). */
+  canonicalHostedZoneId: string;
   subnetIds: string[];
   securityGroupIds: string[];
   tags: Tags;
@@ -48,6 +50,7 @@ export const loadBalancerKind: AwsKind<LoadBalancerSpec, LoadBalancerState> = {
           arn: lb.LoadBalancerArn ?? '',
           name: lb.LoadBalancerName ?? '',
           dnsName: lb.DNSName ?? '',
+          canonicalHostedZoneId: lb.CanonicalHostedZoneId ?? '',
           subnetIds: sorted((lb.AvailabilityZones ?? []).map((z) => z.SubnetId ?? '')),
           securityGroupIds: sorted(lb.SecurityGroups ?? []),
           tags,
@@ -89,6 +92,7 @@ export const loadBalancerKind: AwsKind<LoadBalancerSpec, LoadBalancerState> = {
       arn,
       name: spec.name,
       dnsName: lb?.DNSName ?? '',
+      canonicalHostedZoneId: lb?.CanonicalHostedZoneId ?? '',
       subnetIds: sorted(spec.subnetIds.map(known)),
       securityGroupIds: sorted(spec.securityGroupIds.map(known)),
       tags: spec.tags,
@@ -113,7 +117,7 @@ export const loadBalancerKind: AwsKind<LoadBalancerSpec, LoadBalancerState> = {
   },
 
   outputs(found) {
-    return { arn: found.state.arn, dnsName: found.state.dnsName };
+    return { arn: found.state.arn, dnsName: found.state.dnsName, canonicalHostedZoneId: found.state.canonicalHostedZoneId };
   },
 };
 
