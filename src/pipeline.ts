@@ -18,6 +18,10 @@ import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
 import { configuredAddresses } from './talos/trust.ts';
 import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
 import { vpnLayer } from './vpn/layer.ts';
+import { disagreement, readActiveSite, withActiveSite } from './traffic/active-site.ts';
+import { trafficAwsNodes } from './traffic/aws-stack.ts';
+import { noEntryReason, serviceEntry } from './traffic/entry.ts';
+import { readJournal } from './traffic/journal.ts';
 
 export interface PipelineOptions {
   sites: readonly SiteName[];
@@ -37,6 +41,8 @@ export interface PipelineOptions {
   forceConflicts?: boolean;
   /** On-prem hosts the user wiped and reinstalled: configure them again, though they were configured before. */
   reinstall?: readonly string[];
+  /** `failover`: build the sites as if traffic went here (else where the last failover left it, else service.activeSite). */
+  activeSite?: SiteName;
 }
 
 /** The resources of one site, with the provider that manages them. */
@@ -50,6 +56,8 @@ export interface SiteStack {
   offline: boolean;
   /** Set when only part of the site is planned: the rest is still wanted, so never deleted. */
   keep?: ReadonlySet<string>;
+  /** Ids of the nodes of the service and of the public entry, which `failover` converges on their own. */
+  parts?: { service: string[]; traffic: string[] };
 }
 
 export interface SitePlan extends SiteStack {
@@ -59,8 +67,11 @@ export interface SitePlan extends SiteStack {
 }
 
 /** What each site consists of, in the order `up` builds them (`down` goes the other way). */
-export async function loadStacks(config: HybridConfig, options: PipelineOptions): Promise<SiteStack[]> {
-  const state = StateDir.forConfig(options.configFile, config.metadata.name, options.stateDir);
+export async function loadStacks(given: HybridConfig, options: PipelineOptions): Promise<SiteStack[]> {
+  const state = StateDir.forConfig(options.configFile, given.metadata.name, options.stateDir);
+  const trafficState = await trafficNotes(given, state, options.activeSite);
+  const config = trafficState.config;
+  const entry = serviceEntry(config);
   const kube = { forceConflicts: options.forceConflicts ?? false };
   const deploysService = config.service.enabled && !options.forDown && options.layer !== 'base';
   // The on-prem gateway dials the AWS gateway's address, which only AWS knows.
@@ -72,7 +83,8 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
   const withService = (stack: SiteStack, site: KubeSite): SiteStack => {
     if (!service) return stack;
     if ('missing' in service) return { ...stack, notes: [...stack.notes, `the service is not deployed: ${service.missing}`] };
-    return { ...stack, nodes: [...stack.nodes, ...(serviceStack(config, stack.site, service.image, [KUBECONFIG_ID]) as Node<unknown>[])] };
+    const nodes = serviceStack(config, stack.site, service.image, [KUBECONFIG_ID]) as Node<unknown>[];
+    return { ...stack, nodes: [...stack.nodes, ...nodes], parts: { service: nodes.map((n) => n.id), traffic: stack.parts?.traffic ?? [] } };
   };
 
   const stacks: SiteStack[] = [];
@@ -81,18 +93,25 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
     const notes = session.offline
       ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')}; Talos images looked up at apply time)`]
       : [];
-    const base = baseStack(config, site, session.zones, vpn?.crossSite);
+    const base = baseStack(config, site, session.zones, vpn?.crossSite, serviceEntry(config));
     const later = `<talos ${config.talos.version} image>`;
     const unresolved = { controlplane: later, worker: later, gateway: later };
     const images =
       session.offline || options.layer === 'base' || options.forDown ? unresolved : await resolveNodeImages(config, session.provider.clients, session.zones);
+    const traffic = entry ? trafficAwsNodes(config, site, config.service.activeSite) : [];
     const stack: SiteStack = {
       site: 'aws',
       title: `AWS site: cluster ${site.cluster} in ${site.region}, account ${site.account}${session.identity ? ` as ${session.identity}` : ''}`,
-      notes: [...notes, ...vpnNotes.aws],
+      notes: [...notes, ...vpnNotes.aws, ...trafficState.notes],
       provider: site,
-      nodes: [...base, ...nodeStack(config, site, session.zones, images), ...(vpn?.awsNodes(site, session.zones, images) ?? [])] as Node<unknown>[],
+      nodes: [
+        ...base,
+        ...nodeStack(config, site, session.zones, images),
+        ...(vpn?.awsNodes(site, session.zones, images) ?? []),
+        ...traffic,
+      ] as Node<unknown>[],
       offline: session.offline,
+      parts: { service: [], traffic: traffic.map((n) => n.id) },
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withService(stack, site));
   }
@@ -110,6 +129,22 @@ export async function loadStacks(config: HybridConfig, options: PipelineOptions)
     stacks.push(withService(stack, site));
   }
   return stacks;
+}
+
+/**
+ * The config with the active site where traffic really goes: `--to` of a failover, else the last
+ * failover's record, else service.activeSite; and what to tell the user about it.
+ */
+async function trafficNotes(config: HybridConfig, state: StateDir, override?: SiteName): Promise<{ config: HybridConfig; notes: string[] }> {
+  const record = await readActiveSite(state);
+  const unfinished = await readJournal(state);
+  const notes = [
+    ...(override ? [] : [disagreement(config, record)]),
+    noEntryReason(config),
+    unfinished && !override ? `a failover to ${unfinished.to} started at ${unfinished.startedAt} did not finish: run \`hybridctl failover --to ${unfinished.to}\` to finish it` : undefined,
+  ].filter((n): n is string => n !== undefined);
+  const site = override ?? record?.site;
+  return { config: site ? withActiveSite(config, site) : config, notes };
 }
 
 export interface VpnCheckOptions {
@@ -180,6 +215,31 @@ export function withOnly(stack: SiteStack, ids: readonly string[]): SiteStack {
   };
   for (const id of ids) visit(id);
   return { ...stack, nodes: stack.nodes.filter((n) => keep.has(n.id)), keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
+}
+
+/**
+ * Only these nodes, their dependencies on other nodes dropped: for work that acts through what
+ * already exists (the service through the site's kubeconfig file), without observing the rest.
+ */
+export function detached(stack: SiteStack, ids: readonly string[]): SiteStack {
+  const wanted = new Set(ids);
+  const nodes = stack.nodes.filter((n) => wanted.has(n.id)).map((n) => ({ ...n, dependsOn: n.dependsOn.filter((d) => wanted.has(d)) }));
+  return { ...stack, nodes, keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
+}
+
+/**
+ * A plan that changes only `ids`: what they depend on is used as it is, and must exist. Orphans
+ * are left for `up`.
+ */
+export function restrictPlan(plan: SitePlan, ids: readonly string[]): SitePlan {
+  const wanted = new Set(ids);
+  const changes = plan.plan.changes.flatMap((c) => {
+    if (wanted.has(c.id) || c.action === 'noop') return [c];
+    if (c.action === 'delete') return [];
+    if (!c.found) throw new ActionError(`${plan.site} site: ${c.kind} ${c.id} does not exist yet; run \`hybridctl up\` first`);
+    return [{ ...c, action: 'noop' as const, changes: [] }];
+  });
+  return { ...plan, plan: { changes } };
 }
 
 /**

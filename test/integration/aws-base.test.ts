@@ -26,7 +26,7 @@ import { AwsClients } from '../../src/providers/aws/clients.ts';
 import { ecrLogin } from '../../src/providers/aws/ecr-auth.ts';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
-import { type Clients, NOTHING, byComponent, clients, counts, flowLogs, inventory, recordedRequests } from '../support/inventory.ts';
+import { type Clients, NOTHING, byComponent, clients, componentOf, counts, flowLogs, inventory, recordedRequests } from '../support/inventory.ts';
 import { type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
@@ -112,7 +112,8 @@ describe('up from an empty account', () => {
 
     // Security groups: members trust each other; the APIs on the control planes only from the load
     // balancer's group (not from the public subnets, where the VPN gateway lives), the load balancer
-    // only from admins; from on-prem, only the NodePort (over the VPN).
+    // from admins on the API ports and from everyone on the service's public port only; the
+    // NodePort from on-prem (over the VPN) and from the load balancer, nothing else.
     const groups = byComponent(inv.sgs);
     const cp = groups['sg-controlplane'];
     const workers = groups['sg-workers'];
@@ -121,9 +122,10 @@ describe('up from an empty account', () => {
     const nodePort = 'tcp:30080-30080:192.168.10.0/24';
     expect(ingressOf(cp?.IpPermissions ?? []).sort()).toEqual([...members, `tcp:50000-50000:${nlb?.GroupId}`, `tcp:6443-6443:${nlb?.GroupId}`].sort());
     expect((cp?.IpPermissions ?? []).flatMap((p) => p.IpRanges ?? [])).toEqual([]);
-    expect(ingressOf(nlb?.IpPermissions ?? []).sort()).toEqual(['tcp:50000-50000:203.0.113.10/32', 'tcp:6443-6443:203.0.113.10/32']);
-    expect(ingressOf(workers?.IpPermissions ?? []).sort()).toEqual([...members, nodePort].sort());
-    expect(JSON.stringify(inv.sgs.map((g) => g.IpPermissions))).not.toContain('0.0.0.0/0');
+    expect(ingressOf(nlb?.IpPermissions ?? []).sort()).toEqual(['tcp:50000-50000:203.0.113.10/32', 'tcp:6443-6443:203.0.113.10/32', 'tcp:80-80:0.0.0.0/0']);
+    expect(ingressOf(workers?.IpPermissions ?? []).sort()).toEqual([...members, nodePort, `tcp:30080-30080:${nlb?.GroupId}`].sort());
+    const open = inv.sgs.flatMap((g) => (g.IpPermissions ?? []).filter((p) => p.IpRanges?.some((r) => r.CidrIp === '0.0.0.0/0')).map((p) => `${componentOf(g)}:${p.FromPort}`));
+    expect(open).toEqual(['sg-nlb:80']);
     for (const publicCidr of ['10.40.128.0/24', '10.40.129.0/24']) expect(JSON.stringify(inv.sgs.map((g) => g.IpPermissions))).not.toContain(publicCidr);
     // The VPC's default group admits and sends nothing (Security Hub EC2.2).
     const defaultGroup = (

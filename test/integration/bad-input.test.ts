@@ -41,6 +41,8 @@ const BAD_CONFIGS: [string, string, [string | RegExp, string][]][] = [
   ['too many zones', 'aws.availabilityZones: 5 must be at most 3', [['availabilityZones: 2', 'availabilityZones: 5']]],
   ['a VPN port out of range', 'vpn.port: 70000 must be at most 65535', [['port: 51820', 'port: 70000']]],
   ['a VPN port the nodes use', 'vpn.port: 6443 is taken on the nodes by the Kubernetes API', [['port: 51820', 'port: 6443']]],
+  ['a public port the load balancer uses', 'traffic.port: 50000 is taken on the load balancer by the Talos API (apid)', [['port: 80  ', 'port: 50000  ']]],
+  ['DNS failover without the on-prem edge', 'onprem.ingress: is required with traffic.dns', [['# dns:', 'dns:']]],
   ['a VPN port in the NodePort range', "vpn.port: 30080 is service.nodePort", [['port: 51820', 'port: 30080']]],
   ['a VPN gateway that is not an on-prem node', 'vpn.onpremGateway: "192.168.10.99" is not an on-prem node (one of onprem.nodes: 192.168.10.11, 192.168.10.21)', [['onpremGateway: 192.168.10.21', 'onpremGateway: 192.168.10.99']]],
   ['no VPN gateway', 'vpn.onpremGateway: is required while the VPN is enabled', [[/ {2}onpremGateway: .*\n/, '']]],

@@ -91,6 +91,23 @@ describe('config', () => {
     expect(problems(exampleWith(['tunnelCidr: 10.255.255.252/30', 'tunnelCidr: 10.255.255.254/31']))).toEqual(['vpn.tunnelCidr: must be between /24 and /30 (it holds one address per gateway)']);
   });
 
+  it('checks the public entry: a free port, the on-prem edge with DNS', () => {
+    expect(problems(exampleWith(['port: 80  ', 'port: 6443  ']))).toEqual(['traffic.port: is taken on the load balancer by the Kubernetes API; choose another TCP port (the default is 80)']);
+    expect(problems(exampleWith(['port: 80  ', 'port: 0  ']))[0]).toMatch(/^traffic\.port: /);
+    // Without the VPN there is no entry (the plan says so), and nothing to complain about.
+    expect(problems(exampleWith(['enabled: true ', 'enabled: false '], ['port: 80  ', 'port: 6443  ']))).toEqual([]);
+    const dns = ['# dns:', 'dns:'] as [string, string];
+    expect(problems(exampleWith(dns))).toEqual([
+      "onprem.ingress: is required with traffic.dns: the address and port where your edge forwards to an on-prem worker's NodePort (the SECONDARY record)",
+    ]);
+    expect(problems(exampleWith(dns, ['# ingress:', 'ingress:']))).toEqual([]);
+    expect(problems(exampleWith(dns, ['# ingress:', 'ingress:'], ['port: 80 }', 'port: 8080 }']))).toEqual([
+      'onprem.ingress.port: must equal traffic.port (80) with traffic.dns: a DNS answer carries no port, so clients use the same one at either site',
+    ]);
+    expect(problems(exampleWith(dns, ['Z0123456789ABCDEFGHIJ', 'example.com'])).join('\n')).toContain('traffic.dns.hostedZoneId: is not a Route 53 hosted zone id');
+    expect(problems(exampleWith(['path: /readyz', 'path: readyz'])).join('\n')).toContain('traffic.healthCheck.path: is not an HTTP path (expected like /readyz)');
+  });
+
   it('checks zone lists', () => {
     expect(problems(exampleWith(['availabilityZones: 2', 'availabilityZones: [eu-central-1a, eu-central-1a]']))).toContain(
       'aws.availabilityZones[1]: is listed twice',

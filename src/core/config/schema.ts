@@ -88,6 +88,36 @@ const serviceSection = z.strictObject({
     .default({ enabled: true, rate: 20 }),
 });
 
+const port = z.int().min(1).max(65535);
+
+/** The service's public entry: a listener on the AWS load balancer, and optionally Route 53 failover records. */
+const trafficSection = z.strictObject({
+  /** Build the entry with `up` (it needs the service and the VPN). */
+  enabled: z.boolean().default(true),
+  /** The load balancer's public port for the service (TCP). */
+  port: port.default(80),
+  /** How long the old site's connections may drain after a switch (the target groups' deregistration delay). */
+  drainSeconds: z.int().min(0).max(3600).default(30),
+  healthCheck: z
+    .strictObject({
+      path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, { message: 'is not an HTTP path (expected like /readyz)' }).default('/readyz'),
+      intervalSeconds: z.int().min(5).max(300).default(10),
+      healthyThreshold: z.int().min(2).max(10).default(2),
+      unhealthyThreshold: z.int().min(2).max(10).default(2),
+    })
+    .default({ path: '/readyz', intervalSeconds: 10, healthyThreshold: 2, unhealthyThreshold: 2 }),
+  /** Route 53 failover records: the active site's entry PRIMARY, the other SECONDARY, each health-checked. */
+  dns: z
+    .strictObject({
+      hostedZoneId: z.string().regex(/^[A-Z0-9]{1,32}$/, { message: 'is not a Route 53 hosted zone id (expected like Z0123456789ABCDEFGHIJ)' }),
+      name: z
+        .string()
+        .regex(/^(?=.{1,253}\.?$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/, { message: 'is not a DNS name (expected like readings.example.com)' }),
+      ttl: z.int().min(0).max(86400).default(60),
+    })
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
@@ -120,6 +150,8 @@ export const configSchema = z.strictObject({
     publicEndpoint: ipv4,
     controlPlaneEndpoint: z.url({ protocol: /^https$/, error: 'is not an https URL (expected like https://192.168.10.10:6443)' }),
     nodes: z.array(onpremNode).min(1),
+    /** The site's own public entry for the service: where the user's edge forwards to a worker's NodePort (Route 53's secondary path). */
+    ingress: z.strictObject({ address: ipv4, port: port.default(80) }).optional(),
   }),
   talos: z.strictObject({
     version: z.string().regex(/^v\d+\.\d+\.\d+$/, { message: 'is not a Talos version (expected like v1.13.9)' }),
@@ -155,6 +187,12 @@ export const configSchema = z.strictObject({
     rolloutSeconds: 300,
     image: { registry: 'ecr', repository: 'readings', platforms: ['linux/amd64', 'linux/arm64'] },
     loadgen: { enabled: true, rate: 20 },
+  }),
+  traffic: trafficSection.default({
+    enabled: true,
+    port: 80,
+    drainSeconds: 30,
+    healthCheck: { path: '/readyz', intervalSeconds: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
   }),
   vpn: z
     .strictObject({

@@ -78,6 +78,7 @@ export function semanticProblems(raw: unknown): ConfigProblem[] {
   checkOnpremNodes(at('onprem.nodes'), cidrAt('onprem.cidr'), problems);
 
   if (vpnEnabled) checkVpn(at, cidrAt('vpn.tunnelCidr'), problems);
+  checkTraffic(at, vpnEnabled, problems);
 
   const talos = at('talos.version');
   if (typeof talos === 'string' && /^v\d+\.\d+\.\d+$/.test(talos) && !(talosMinor(talos) in KUBERNETES_FOR_TALOS))
@@ -207,6 +208,22 @@ function checkVpn(at: (path: string) => unknown, tunnel: string | undefined, pro
 
   if (tunnel && (prefixLength(tunnel) < 24 || prefixLength(tunnel) > 30))
     problems.push({ path: 'vpn.tunnelCidr', value: tunnel, message: 'must be between /24 and /30 (it holds one address per gateway)' });
+}
+
+/** The public entry needs the service and the VPN (the load balancer reaches on-prem workers through it). */
+function checkTraffic(at: (path: string) => unknown, vpnEnabled: boolean, problems: ConfigProblem[]): void {
+  if (at('traffic.enabled') === false || at('service.enabled') === false) return;
+  // Without the VPN there is no entry to build (the plan says so): nothing here to check.
+  if (!vpnEnabled) return;
+  const port = at('traffic.port') ?? 80;
+  if (port === 6443 || port === 50000)
+    problems.push({ path: 'traffic.port', value: port, message: `is taken on the load balancer by ${RESERVED_PORTS[port]}; choose another TCP port (the default is 80)` });
+  if (at('traffic.dns') === undefined) return;
+  const ingress = at('onprem.ingress');
+  if (!isObject(ingress))
+    problems.push({ path: 'onprem.ingress', message: 'is required with traffic.dns: the address and port where your edge forwards to an on-prem worker\'s NodePort (the SECONDARY record)' });
+  else if ((ingress.port ?? 80) !== port)
+    problems.push({ path: 'onprem.ingress.port', value: ingress.port ?? 80, message: `must equal traffic.port (${port}) with traffic.dns: a DNS answer carries no port, so clients use the same one at either site` });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

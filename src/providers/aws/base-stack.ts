@@ -21,7 +21,7 @@ import { vpcKind } from './kinds/vpc.ts';
 import { bucketName, iamName, kmsAlias, nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets, natZones } from './network-plan.ts';
 import type { AwsProvider } from './provider.ts';
-import { type CrossSitePort, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
+import { type CrossSitePort, type ServiceEntry, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
 
 type AwsNode = Node<AwsProvider>;
 
@@ -44,9 +44,10 @@ export function ec2TrustPolicy(account: string): PolicyDocument {
 /**
  * The AWS base layer: network, security groups, node identity, encryption key and buckets.
  * Ids are logical names (and component tags); zone-bound ones end in the zone's letter.
- * `crossSite`: the ports the workers accept from the on-prem network (over the VPN).
+ * `crossSite`: the ports the workers accept from the on-prem network (over the VPN); `entry`: the
+ * service's public port on the load balancer and the NodePort behind it, when traffic is built.
  */
-export function baseStack(config: HybridConfig, provider: AwsProvider, zones: readonly string[], crossSite: readonly CrossSitePort[] = []): AwsNode[] {
+export function baseStack(config: HybridConfig, provider: AwsProvider, zones: readonly string[], crossSite: readonly CrossSitePort[] = [], entry?: ServiceEntry): AwsNode[] {
   const tags = (id: string) => tagsFor(provider, id);
   const layout = layoutSubnets(config.aws.vpc.cidr, zones);
   const nats = natZones(config.aws.natGateways, layout);
@@ -99,11 +100,11 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
     groupId: refs.get('sg-controlplane', 'groupId'),
     rules: controlPlaneIngress({ ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }),
   }));
-  add(rulesIdFor('sg-workers'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers'], (refs) => ({
+  add(rulesIdFor('sg-workers'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers', NLB_SG_ID], (refs) => ({
     groupId: refs.get('sg-workers', 'groupId'),
-    rules: workerIngress(config, groups(refs), crossSite),
+    rules: workerIngress(config, { ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }, crossSite, entry),
   }));
-  add(rulesIdFor(NLB_SG_ID), securityGroupRulesKind, [NLB_SG_ID], (refs) => ({ groupId: refs.get(NLB_SG_ID, 'groupId'), rules: loadBalancerIngress(config) }));
+  add(rulesIdFor(NLB_SG_ID), securityGroupRulesKind, [NLB_SG_ID], (refs) => ({ groupId: refs.get(NLB_SG_ID, 'groupId'), rules: loadBalancerIngress(config, entry) }));
   // Security Hub EC2.2: the VPC's default group admits and sends nothing (nothing of ours uses it).
   add(DEFAULT_SG_ID, defaultSecurityGroupKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs) }));
 

@@ -24,6 +24,12 @@ export interface CrossSitePort {
   what: string;
 }
 
+/** The service's public entry on the load balancer: its listener port, and the NodePort it forwards to. */
+export interface ServiceEntry {
+  publicPort: number;
+  nodePort: number;
+}
+
 /**
  * Who may reach the nodes. Cluster members trust each other fully (etcd, trustd, kubelet and
  * the pod network stay inside the cluster); the Talos and Kubernetes APIs on control planes are
@@ -39,14 +45,22 @@ export function controlPlaneIngress(groups: Groups & { loadBalancer: Val }): Ing
   ];
 }
 
-/** The load balancer admits the admins on the API ports, and nobody else. */
-export function loadBalancerIngress(config: HybridConfig): IngressRule[] {
-  return config.aws.adminCidrs.flatMap((cidr) => API_PORTS.map(({ port, what }) => ({ protocol: 'tcp', fromPort: port, toPort: port, cidr, description: `${what} from admins` })));
+/** The load balancer admits the admins on the API ports, and everyone on the service's public port when it has one. */
+export function loadBalancerIngress(config: HybridConfig, entry?: ServiceEntry): IngressRule[] {
+  const admins = config.aws.adminCidrs.flatMap((cidr) => API_PORTS.map(({ port, what }) => ({ protocol: 'tcp', fromPort: port, toPort: port, cidr, description: `${what} from admins` })));
+  const service = entry ? [{ protocol: 'tcp', fromPort: entry.publicPort, toPort: entry.publicPort, cidr: '0.0.0.0/0', description: 'the service, public' }] : [];
+  return [...admins, ...service];
 }
 
-export function workerIngress(config: HybridConfig, groups: Groups, crossSite: readonly CrossSitePort[] = []): IngressRule[] {
+/**
+ * Workers (and the VPN gateway, which carries the worker group too) take the service's NodePort
+ * from the load balancer: its connections and health checks to AWS workers, and to on-prem
+ * workers through the gateway.
+ */
+export function workerIngress(config: HybridConfig, groups: Groups & { loadBalancer: Val }, crossSite: readonly CrossSitePort[] = [], entry?: ServiceEntry): IngressRule[] {
   const fromOnprem = crossSite.map((p) => ({ protocol: p.protocol, fromPort: p.port, toPort: p.port, cidr: config.onprem.cidr, description: `${p.what} from on-prem, over the VPN` }));
-  return [...memberRules(groups), ...fromOnprem];
+  const fromBalancer = entry ? [{ protocol: 'tcp', fromPort: entry.nodePort, toPort: entry.nodePort, groupId: groups.loadBalancer, description: 'the service through the load balancer' }] : [];
+  return [...memberRules(groups), ...fromOnprem, ...fromBalancer];
 }
 
 /** The VPN gateway accepts the VPN port from the on-prem site's public address, and nothing else from outside. */
