@@ -14,6 +14,7 @@ Examples:
   $ hybridctl up --site aws --dry-run   the same as plan, for the AWS site only
   $ hybridctl image push && hybridctl up  push the sample service's image, then deploy it to both sites
   $ hybridctl vpn check                 prove the site-to-site VPN carries traffic both ways
+  $ hybridctl failover --to onprem      move the service's traffic to on-prem, make-before-break
   $ hybridctl down --yes                delete everything the cluster owns
   $ hybridctl unlock                    free the run lock of a run that was killed (asks first)
 
@@ -145,6 +146,25 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("write every on-prem node's machine config and a talosconfig, for applying elsewhere")
     .requiredOption('--out <dir>', 'folder to write into')
     .action(configured(() => import('./commands/talos-gen.ts')));
+
+  program
+    .command('failover')
+    .description('move the service\'s public traffic to the other site: scale it up, wait until healthy, switch the load balancer (and DNS), drain, scale the old site down')
+    .addOption(new Option('--to <site>', 'the site that takes the traffic').choices(['aws', 'onprem']).makeOptionMandatory())
+    .option('--dry-run', 'print the steps and what each would change; change nothing')
+    .option('--no-probe', 'do not send requests to the public entry while it runs')
+    .option('--probe-url <url>', 'what the probe GETs (default: the load balancer on traffic.port, the health check path)')
+    .option('--probe-rate <n>', 'probe requests per second', '10')
+    .addHelpText(
+      'after',
+      `
+Planned (both sites answer): nothing is switched until the target site's replicas are rolled out
+and the load balancer reports them healthy; connections open on the old site finish during
+traffic.drainSeconds. Unplanned (the old site does not answer): every step the answering side
+allows, the rest skipped and named; exit 0 when traffic goes to the target. Interrupted, the same
+command finishes the same failover. The site traffic goes to is kept in the state: up keeps it there.`,
+    )
+    .action(configured(() => import('./commands/failover.ts')));
 
   const vpn = program.command('vpn').description('the site-to-site VPN: prove it carries traffic, rotate its keys');
   vpn

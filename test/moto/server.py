@@ -22,8 +22,16 @@
 6. Flow logs into a folder of an S3 bucket (`arn:aws:s3:::bucket/folder/`), which AWS accepts:
    moto takes everything after `:::` for the bucket's name and finds no such bucket. We check the
    bucket by its name and keep the destination as given.
+7. Target health as the load balancer's stand-in (test/support/lb-standin.ts) measured it: moto
+   reports every registered target healthy. The stand-in posts what its health checks found to
+   POST /hybridctl-harness/target-health, a harness endpoint (not an AWS API, not recorded), with
+   {"targetGroupArn": ..., "targets": {"<id>": {"state": "healthy|unhealthy|initial|draining",
+   "reason": ..., "description": ...}}}, which replaces that group's overrides. A registered
+   target with an override reports it in DescribeTargetHealth; every other target is reported
+   as moto does.
 """
 
+import json
 import os
 import sys
 import threading
@@ -34,6 +42,7 @@ from moto.ec2.models import elastic_ip_addresses
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.iam import policy_conditions
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -73,12 +82,58 @@ _latency = int(os.environ.get("HYBRIDCTL_TEST_LATENCY_MS", "0")) / 1000
 
 def _remember_scheme(self, environ, start_response):
     _request.secure = environ.get("wsgi.url_scheme") == "https"
+    if environ.get("PATH_INFO") == _TARGET_HEALTH_PATH and environ.get("REQUEST_METHOD") == "POST":
+        return _set_target_health(environ, start_response)
     if _latency and not environ.get("PATH_INFO", "").startswith("/moto-api"):
         time.sleep(_latency)
     return _dispatch(self, environ, start_response)
 
 
 DomainDispatcherApplication.__call__ = _remember_scheme
+
+_TARGET_HEALTH_PATH = "/hybridctl-harness/target-health"
+_TARGET_STATES = {"healthy", "unhealthy", "initial", "draining"}
+# Target group ARN -> target id -> {"state", "reason", "description"}, as the stand-in last posted.
+_target_health: dict = {}
+
+
+def _set_target_health(environ, start_response):
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        arn = body["targetGroupArn"]
+        targets = {str(k): dict(v) for k, v in body.get("targets", {}).items()}
+        bad = [k for k, v in targets.items() if v.get("state") not in _TARGET_STATES]
+        if bad:
+            raise ValueError(f"state must be one of {sorted(_TARGET_STATES)}: {bad}")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        start_response("400 Bad Request", [("Content-Type", "text/plain")])
+        return [f"bad target health: {error}".encode()]
+    _target_health[arn] = targets
+    start_response("204 No Content", [])
+    return [b""]
+
+
+_health_for = FakeTargetGroup.health_for
+
+
+def _health_as_measured(self, target, ec2_backend):
+    registered = self.targets.get(target["Id"])
+    override = _target_health.get(self.arn, {}).get(target["Id"]) if registered else None
+    if not override:
+        return _health_for(self, target, ec2_backend)
+    return FakeHealthStatus(
+        registered["Id"],
+        registered["Port"],
+        self.health_check_port,
+        override["state"],
+        override.get("reason"),
+        override.get("description"),
+    )
+
+
+FakeTargetGroup.health_for = _health_as_measured
+
 
 def _bool_equals(expected, actual: str) -> bool:
     values = expected if isinstance(expected, list) else [expected]

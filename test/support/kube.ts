@@ -26,6 +26,8 @@ export interface AuditEvent {
   namespace: string;
   name: string;
   code: number;
+  /** When the API server received it (ms since the epoch, microsecond precision in the log). */
+  at: number;
 }
 
 export interface Testbed {
@@ -112,5 +114,6 @@ function readAudit(file: string): AuditEvent[] {
       namespace: e.objectRef?.namespace ?? '',
       name: e.objectRef?.name ?? '',
       code: e.responseStatus?.code ?? 0,
+      at: Date.parse(e.requestReceivedTimestamp ?? ''),
     }));
 }
