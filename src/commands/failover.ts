@@ -136,8 +136,8 @@ function renderStep(step: TimelineStep, paint: Paint): string {
 }
 
 function renderSummary(report: FailoverReport, paint: Paint, switchedAt: string | undefined, error: unknown, probeUrl: string | undefined): string {
-  const lines = ['', paint('bold', 'timeline')];
-  for (const step of report.steps) lines.push(renderStep(step, paint));
+  // The steps were shown as they ended: the timeline; this is its end.
+  const lines: string[] = [''];
   if (report.switchedAtMs !== undefined) lines.push(`traffic moved to ${report.to} at +${seconds(report.switchedAtMs)}${switchedAt ? ` (${switchedAt})` : ''}`);
   if (report.probe) {
     const p = report.probe;

@@ -14,6 +14,8 @@
  *                `up`: wall time and Kubernetes API requests per site from the audit logs
  *   vpn          the rendered tunnel in network namespaces (set-up time, throughput and p99 against
  *                the direct path), and `up` with the VPN from empty and no-op (vpn.ts)
+ *   failover     planned failover and failback under load through the entry (total, switch time,
+ *                failed requests, p99 during against before), and an unplanned one's failure window (failover.ts)
  *
  * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
  */
@@ -32,6 +34,7 @@ import { StateDir } from '../../src/core/state.ts';
 import { onpremSite } from '../../src/providers/metal/site.ts';
 import { createCa, generatePrivateKey } from '../../src/talos/pki.ts';
 import { generateBundle } from '../../src/talos/secrets.ts';
+import { failoverReport } from './failover.ts';
 import { vpnReport } from './vpn.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -273,6 +276,7 @@ async function main(): Promise<void> {
     lines.push(...(await awsSiteReport()));
     lines.push(...(await serviceReport()));
     lines.push(...(await vpnReport(ROUNDS)));
+    lines.push(...(await failoverReport()));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();

@@ -1,17 +1,17 @@
 import { DescribeLoadBalancersCommand, DescribeListenersCommand, DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ListHealthChecksCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killedAt } from '../support/cli.ts';
 import { type FailoverBed, startFailoverBed, watchFailures } from '../support/failover-bed.ts';
-import { type Clients, byComponent, inventory, recordedRequests } from '../support/inventory.ts';
+import { type Clients, NOTHING, byComponent, counts, inventory, recordedRequests } from '../support/inventory.ts';
 import { type AuditEvent, isWrite } from '../support/kube.ts';
 import { type LoadReport, startLoadgen } from '../support/loadgen.ts';
 import { changingCalls } from '../support/moto.ts';
 import { Netns } from '../support/netns.ts';
 import { ROOT } from '../support/paths.ts';
-import { LAN, ONPREM_PUBLIC, type VpnBed, startVpnBed } from '../support/vpn-bed.ts';
+import { ONPREM_PUBLIC, type VpnBed, lanOf } from '../support/vpn-bed.ts';
 
 /**
  * Failover end to end. moto holds the load balancer's configuration; the data path is real:
@@ -33,7 +33,7 @@ const results: Record<string, unknown> = {};
 
 beforeAll(async () => {
   if (!run) return;
-  f = await startFailoverBed({ awsApi: '127.0.95.1', awsNodesNet: '127.0.96' });
+  f = await startFailoverBed({ awsApi: '127.0.95.1', awsNodesNet: '127.0.96', lan: lanOf(78) });
   ({ bed, aws, config, url: ENTRY_URL } = f);
 }, 900_000);
 afterAll(async () => {
@@ -90,9 +90,9 @@ describe.runIf(run)('failover', () => {
       expect(attributes.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value).toBe('3');
     }
     const onpremTargets = (await aws.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: g.onprem?.TargetGroupArn }))).TargetHealthDescriptions ?? [];
-    expect(onpremTargets.map((t) => t.Target?.Id).sort()).toEqual([LAN.gateway, LAN.worker]);
+    expect(onpremTargets.map((t) => t.Target?.Id).sort()).toEqual([bed.lan.gateway, bed.lan.worker]);
     // moto keeps no zone for a target: the request must have said `all` (an IP outside the VPC).
-    const registers = (await recordedRequests(bed.moto.endpoint)).filter((r) => r.operation === 'RegisterTargets' && r.body.includes(LAN.worker));
+    const registers = (await recordedRequests(bed.moto.endpoint)).filter((r) => r.operation === 'RegisterTargets' && r.body.includes(bed.lan.worker));
     expect(registers.map((r) => [1, 2].map((i) => new URLSearchParams(r.body).get(`Targets.member.${i}.AvailabilityZone`)))).toEqual([['all', 'all']]);
     const awsTargets = (await aws.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: g.aws?.TargetGroupArn }))).TargetHealthDescriptions ?? [];
     const inv = await inventory(aws, 'demo');
@@ -189,7 +189,10 @@ describe.runIf(run)('failover', () => {
   }, 300_000);
 
   it('fails back to AWS under load with no failed request; a re-run finds nothing left to do', async () => {
+    const start = (await recordedRequests(bed.moto.endpoint)).length;
     const { code, report, load, stdout } = await failoverUnderLoad('aws');
+    const changed = changingCalls((await recordedRequests(bed.moto.endpoint)).slice(start));
+    expect(changed.filter((c) => c.service !== 's3').map((c) => c.operation).sort()).toEqual(['ChangeResourceRecordSets', 'ModifyListener']);
     expect(code, stdout).toBe(0);
     results.failback = { report, load };
     expect(load.errors, stdout).toBe(0);
@@ -242,5 +245,13 @@ describe.runIf(run)('failover', () => {
     expect(seen.failed).toBeGreaterThan(0);
     // After the switch, everything answers again.
     expect((await fetch(`${ENTRY_URL}/readyz`)).headers.get('x-site')).toBe('onprem');
+  }, 600_000);
+
+  it('down removes the entry with everything else: no listener, target group, health check or record left', async () => {
+    const down = await cli('down', '--yes', '-c', config);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(counts(await inventory(aws, 'demo'))).toEqual(NOTHING);
+    expect((await aws.route53.send(new ListHealthChecksCommand({}))).HealthChecks).toEqual([]);
+    expect((await dnsPrimary()).records).toEqual([]);
   }, 600_000);
 });

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { runCli } from './cli.ts';
 import { type Clients, clients } from './inventory.ts';
 import { type LbStandin, startLbStandin } from './lb-standin.ts';
-import { ONPREM_PUBLIC, type VpnBed, startVpnBed } from './vpn-bed.ts';
+import { type Lan, ONPREM_PUBLIC, type VpnBed, startVpnBed } from './vpn-bed.ts';
 
 /** The entry's addresses: public (the root namespace is the internet), and in the VPC, as a load balancer's are. */
-const ENTRY = { public: '203.0.113.80', client: '203.0.113.81', vpc: '10.40.255.250', vpcPeer: '10.40.255.249' };
+const ENTRY = { public: '203.0.113.90', client: '203.0.113.91', vpc: '10.40.255.250', vpcPeer: '10.40.255.249' };
 
 /**
  * The VPN bed with the public entry built and a data path through it: `up` on both sites (with a
@@ -30,7 +30,8 @@ export interface FailoverBed {
   stop(): Promise<void>;
 }
 
-export async function startFailoverBed(at: { awsApi: string; awsNodesNet: string }): Promise<FailoverBed> {
+/** `at`: loopback addresses and a LAN of its own (see vpn-bed.ts), so it can run beside the VPN tests. */
+export async function startFailoverBed(at: { awsApi: string; awsNodesNet: string; lan: Lan }): Promise<FailoverBed> {
   const bed = await startVpnBed(at);
   let lb: LbStandin | undefined;
   try {

@@ -12,8 +12,17 @@ import { type Registry, goEnv, startRegistry, unpackImage } from './registry.ts'
 import { buildServiceBinaries } from './service-bin.ts';
 import type { TalosFleet } from './talos.ts';
 
-/** The on-prem LAN: the router (the site's NAT to the internet), the admin's machine, the control plane endpoint, three nodes. */
-export const LAN = { cidr: '192.168.77.0/24', router: '192.168.77.1', admin: '192.168.77.2', endpoint: '192.168.77.10', cp: '192.168.77.11', gateway: '192.168.77.21', worker: '192.168.77.22' };
+/**
+ * An on-prem LAN `192.168.N.0/24`: the router (the site's NAT to the internet), the admin's machine,
+ * the control plane endpoint, three nodes. The admin's end is in the root namespace, so two beds
+ * at once need different LANs.
+ */
+export function lanOf(n: number) {
+  const at = (host: number) => `192.168.${n}.${host}`;
+  return { cidr: `192.168.${n}.0/24`, router: at(1), admin: at(2), endpoint: at(10), cp: at(11), gateway: at(21), worker: at(22) };
+}
+export type Lan = ReturnType<typeof lanOf>;
+export const LAN = lanOf(77);
 /** The on-prem site's public address (onprem.publicEndpoint), and moto's Elastic IP range, which the "VPC" answers for. */
 export const ONPREM_PUBLIC = '198.51.100.7';
 const MOTO_EIPS = '54.214.0.0/16';
@@ -30,6 +39,7 @@ const PROBE_LABEL = 'hybridctl.dev/vpn-probe=true';
  */
 export interface VpnBed {
   net: Netns;
+  lan: Lan;
   ns: { aws: string; lan: string; cp: string; gw: string; w2: string };
   moto: Moto;
   registry: Registry;
@@ -42,14 +52,15 @@ export interface VpnBed {
   stop(): Promise<void>;
 }
 
-export async function startVpnBed(at: { awsApi: string; awsNodesNet: string }): Promise<VpnBed> {
+export async function startVpnBed(at: { awsApi: string; awsNodesNet: string; lan?: Lan }): Promise<VpnBed> {
+  const LAN = at.lan ?? lanOf(77);
   const net = new Netns();
   const stops: (() => Promise<unknown>)[] = [() => net.destroy()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const ns = await network(net);
+    const ns = await network(net, LAN);
     const bin = await buildServiceBinaries();
     const readings = (where: string, node: string, site: string, listen: string) =>
       net.spawn(where, `${bin}/readings`, [], { SITE: site, NODE_NAME: node, LISTEN_ADDR: `${listen}:30080`, DRAIN_DELAY: '0s' });
@@ -62,7 +73,7 @@ export async function startVpnBed(at: { awsApi: string; awsNodesNet: string }): 
     stops.push(() => registry.stop());
     const env = awsEnv(undefined, { REGISTRY_USER: registry.username, REGISTRY_PASSWORD: registry.password, ...(await goEnv()) });
     const stateDir = mkdtempSync(join(tmpdir(), 'hybridctl-vpn-state-'));
-    const config = (...replacements: [string | RegExp, string][]) => writeConfig(bedConfig(registry, replacements));
+    const config = (...replacements: [string | RegExp, string][]) => writeConfig(bedConfig(registry, LAN, replacements));
     const push = await runCli(['image', 'push', '-c', config(), '--state-dir', stateDir, '-o', 'json'], env);
     if (push.code !== 0) throw new Error(`image push failed: ${push.stdout}${push.stderr}`);
     const digest: string = JSON.parse(push.stdout).digest;
@@ -98,7 +109,7 @@ export async function startVpnBed(at: { awsApi: string; awsNodesNet: string }): 
     const { fleets, proxy } = await startTalosSites({ moto, kube, onpremNodes, at, awsNetns: ns.aws }, stops);
     // Talos calls to AWS nodes go through the proxy (a bastion); the on-prem nodes are on the admin's LAN.
     Object.assign(env, { AWS_ENDPOINT_URL: moto.endpoint, grpc_proxy: proxy.url, no_grpc_proxy: [LAN.cp, LAN.gateway, LAN.worker].join(',') });
-    return { net, ns, moto, registry, kube, fleets, env, stateDir, config, stop };
+    return { net, lan: LAN, ns, moto, registry, kube, fleets, env, stateDir, config, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -106,7 +117,7 @@ export async function startVpnBed(at: { awsApi: string; awsNodesNet: string }): 
 }
 
 /** The namespaces and links: the VPC, the on-prem router with its LAN and NAT, three on-prem hosts, the admin (root) on the LAN. */
-async function network(net: Netns) {
+async function network(net: Netns, LAN: Lan) {
   const ns = { aws: await net.add('aws'), lan: await net.add('lan'), cp: await net.add('cp'), gw: await net.add('gw'), w2: await net.add('w2') };
   const bridge = { ns: ns.lan, name: await net.bridge(ns.lan) };
   await net.run(ns.lan, 'ip', ['addr', 'add', `${LAN.router}/24`, 'dev', bridge.name]);
@@ -125,7 +136,7 @@ async function network(net: Netns) {
   return ns;
 }
 
-function bedConfig(registry: Registry, replacements: [string | RegExp, string][]): string {
+function bedConfig(registry: Registry, LAN: Lan, replacements: [string | RegExp, string][]): string {
   return exampleWith(
     ['cidr: 192.168.10.0/24', `cidr: ${LAN.cidr}`],
     ['controlPlaneEndpoint: https://192.168.10.10:6443', `controlPlaneEndpoint: https://${LAN.endpoint}:6443`],
