@@ -15,6 +15,6 @@ fi
 if ! "$venv/bin/python" -c 'import kubernetes_validate' 2>/dev/null || [ "$("$venv/bin/pip" show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p')" != "$kubernetes_validate_version" ]; then
   "$venv/bin/python" -m pip install --quiet "kubernetes-validate==$kubernetes_validate_version"
 fi
-for tool in openssl go docker-registry skopeo htpasswd wireguard-go wg ip iptables setpriv; do
-  command -v "$tool" >/dev/null || { echo "ensure-test-tools: $tool is needed (Debian: apt-get install docker-registry skopeo apache2-utils openssl wireguard-go wireguard-tools iproute2 iptables)" >&2; exit 1; }
+for tool in openssl go docker-registry skopeo htpasswd wireguard-go wg ip iptables setpriv haproxy prometheus; do
+  command -v "$tool" >/dev/null || { echo "ensure-test-tools: $tool is needed (Debian: apt-get install docker-registry skopeo apache2-utils openssl wireguard-go wireguard-tools iproute2 iptables haproxy prometheus)" >&2; exit 1; }
 done

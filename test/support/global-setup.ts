@@ -4,6 +4,7 @@ import { ROOT } from './paths.ts';
 import { buildKubeTestbed } from './kube.ts';
 import { buildTalosTools } from './talos.ts';
 import { Netns } from './netns.ts';
+import { buildPromtool } from './prometheus.ts';
 import { CA_CERT, ensureTestCa } from './tls.ts';
 
 /** moto (pinned) into .tools/venv when missing; the same script CI runs. */
@@ -16,7 +17,7 @@ async function ensureBuilt(): Promise<void> {
 }
 
 export default async function setup(): Promise<void> {
-  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed()]);
+  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed(), buildPromtool()]);
   if (await Netns.available()) await Netns.removeStale();
   // Test workers start after this and inherit it: their SDK clients and fetch trust the test CA.
   process.env.NODE_EXTRA_CA_CERTS = CA_CERT;
