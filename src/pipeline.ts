@@ -1,6 +1,6 @@
 import type { HybridConfig, SiteName } from './core/config/schema.ts';
 import { type EngineEvent, type Outcome, execute } from './core/engine/execute.ts';
-import type { Node } from './core/engine/model.ts';
+import type { AnyKind, Node } from './core/engine/model.ts';
 import { Observation, type Plan, type PlannedChange, isChange, planDown, planUp } from './core/engine/plan.ts';
 import { baseStack } from './providers/aws/base-stack.ts';
 import { nodeStack } from './providers/aws/node-stack.ts';
@@ -20,6 +20,7 @@ import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
 import { vpnLayer } from './vpn/layer.ts';
 import { disagreement, readActiveSite, withActiveSite } from './traffic/active-site.ts';
 import { trafficAwsNodes } from './traffic/aws-stack.ts';
+import { dnsLeftovers } from './traffic/dns-stack.ts';
 import { noEntryReason, serviceEntry } from './traffic/entry.ts';
 import { readJournal } from './traffic/journal.ts';
 
@@ -58,6 +59,8 @@ export interface SiteStack {
   keep?: ReadonlySet<string>;
   /** Ids of the nodes of the service and of the public entry, which `failover` converges on their own. */
   parts?: { service: string[]; traffic: string[] };
+  /** Kinds of a feature the config turned off, looked for so that what it left is deleted. */
+  alsoObserve?: AnyKind<unknown>[];
 }
 
 export interface SitePlan extends SiteStack {
@@ -112,6 +115,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
       ] as Node<unknown>[],
       offline: session.offline,
       parts: { service: [], traffic: traffic.map((n) => n.id) },
+      ...(entry && !config.traffic.dns ? { alsoObserve: dnsLeftovers() as AnyKind<unknown>[] } : {}),
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withService(stack, site));
   }
@@ -214,7 +218,8 @@ export function withOnly(stack: SiteStack, ids: readonly string[]): SiteStack {
     for (const dep of byId.get(id)?.dependsOn ?? []) visit(dep);
   };
   for (const id of ids) visit(id);
-  return { ...stack, nodes: stack.nodes.filter((n) => keep.has(n.id)), keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
+  const { alsoObserve: _, ...rest } = stack;
+  return { ...rest, nodes: stack.nodes.filter((n) => keep.has(n.id)), keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
 }
 
 /**
@@ -224,7 +229,8 @@ export function withOnly(stack: SiteStack, ids: readonly string[]): SiteStack {
 export function detached(stack: SiteStack, ids: readonly string[]): SiteStack {
   const wanted = new Set(ids);
   const nodes = stack.nodes.filter((n) => wanted.has(n.id)).map((n) => ({ ...n, dependsOn: n.dependsOn.filter((d) => wanted.has(d)) }));
-  return { ...stack, nodes, keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
+  const { alsoObserve: _, ...rest } = stack;
+  return { ...rest, nodes, keep: new Set(stack.nodes.map((n) => `${n.kind.kind}/${n.id}`)) };
 }
 
 /**
@@ -251,7 +257,8 @@ export async function planStacks(stacks: readonly SiteStack[], mode: 'up' | 'dow
     stacks.map(async (stack) => {
       const observation = new Observation(stack.provider, { empty: stack.offline });
       try {
-        const plan = mode === 'up' ? await planUp(stack.nodes, observation, stack.keep ? { keep: stack.keep } : {}) : await planDown([...stack.nodes], observation);
+        const also = stack.alsoObserve ? { alsoObserve: stack.alsoObserve } : {};
+        const plan = mode === 'up' ? await planUp(stack.nodes, observation, { ...(stack.keep ? { keep: stack.keep } : {}), ...also }) : await planDown([...stack.nodes], observation, also);
         return { ...stack, plan };
       } catch (error) {
         if (error instanceof UsageError) throw error;

@@ -2,10 +2,16 @@ import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import type { Node, Refs } from '../core/engine/model.ts';
 import { route53FailoverKind, DNS_FAILOVER_ID } from '../providers/aws/kinds/route53-failover.ts';
 import { route53HealthCheckKind } from '../providers/aws/kinds/route53-health-check.ts';
+import { errorCode } from '../providers/aws/errors.ts';
 import { tagsFor } from '../providers/aws/naming.ts';
+import type { AwsKind } from '../providers/aws/provider.ts';
 import { type AwsSite, LOAD_BALANCER_ID } from '../providers/aws/talos-site.ts';
 
 type SiteNode = Node<AwsSite>;
+
+function isAccessDenied(error: unknown): boolean {
+  return /AccessDenied/.test(errorCode(error));
+}
 
 export const DNS_CHECK_IDS = { aws: 'dns-check-aws', onprem: 'dns-check-onprem' } as const;
 
@@ -54,4 +60,23 @@ export function dnsNodes(config: HybridConfig, site: AwsSite, activeSite: SiteNa
     }),
   });
   return nodes;
+}
+
+/**
+ * Without traffic.dns, the Route 53 kinds are still looked at, so that records and checks an
+ * earlier config made are deleted. A caller without Route 53 permissions (who never used DNS)
+ * gets nothing found rather than a failure.
+ */
+export function dnsLeftovers(): AwsKind<unknown, unknown>[] {
+  return [route53HealthCheckKind, route53FailoverKind].map((kind) => ({
+    ...(kind as unknown as AwsKind<unknown, unknown>),
+    async observe(ctx) {
+      try {
+        return await (kind as unknown as AwsKind<unknown, unknown>).observe(ctx);
+      } catch (error) {
+        if (isAccessDenied(error)) return [];
+        throw error;
+      }
+    },
+  }));
 }

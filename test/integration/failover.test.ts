@@ -3,7 +3,7 @@ import { ListHealthChecksCommand, ListResourceRecordSetsCommand } from '@aws-sdk
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killedAt } from '../support/cli.ts';
+import { killedAt, writeConfig } from '../support/cli.ts';
 import { type FailoverBed, startFailoverBed, watchFailures } from '../support/failover-bed.ts';
 import { type Clients, NOTHING, byComponent, counts, inventory, recordedRequests } from '../support/inventory.ts';
 import { type AuditEvent, isWrite } from '../support/kube.ts';
@@ -224,6 +224,21 @@ describe.runIf(run)('failover', () => {
     const back = await cli('failover', '--to', 'aws', '-c', config, '--no-probe');
     expect(back.code, back.stdout + back.stderr).toBe(0);
   }, 600_000);
+
+  it('without traffic.dns, up deletes the records and health checks an earlier config made; with it again, makes them again', async () => {
+    const withoutDns = writeConfig(readFileSync(config, 'utf8').replace(/^ {2}dns: .*\n/m, ''));
+    const before = (await recordedRequests(bed.moto.endpoint)).length;
+    const dropped = await cli('up', '-c', withoutDns);
+    expect(dropped.code, dropped.stdout + dropped.stderr).toBe(0);
+    const changed = changingCalls((await recordedRequests(bed.moto.endpoint)).slice(before)).filter((c) => c.service !== 's3');
+    expect(changed.map((c) => c.operation).sort()).toEqual(['ChangeResourceRecordSets', 'DeleteHealthCheck', 'DeleteHealthCheck']);
+    expect((await aws.route53.send(new ListHealthChecksCommand({}))).HealthChecks).toEqual([]);
+    expect((await dnsPrimary()).records).toEqual([]);
+    expect(await listenerTarget()).toBe('aws');
+    const back = await cli('up', '-c', config);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect((await dnsPrimary()).primary).toBe('aws');
+  }, 300_000);
 
   it('unplanned: the active site dies; requests fail only until the failover moves traffic, and what it could not do is named', async () => {
     const load = await startLoadgen(ENTRY_URL, 40);

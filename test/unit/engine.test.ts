@@ -107,6 +107,19 @@ describe('planUp', () => {
     expect(plan.changes.map((c) => c.action)).toEqual(['noop', 'replace', 'replace']);
   });
 
+  it('deletes what a kind no node uses any more left behind, when told to look (a feature turned off)', async () => {
+    const w = world();
+    await converge(w, stack());
+    const dns = fakeKind('dns');
+    w.things.set('rec', { kind: 'dns', id: 'record', ref: 'rec', value: 'x' });
+    const unaware = await planUp(stack(), new Observation(w));
+    expect(unaware.changes.filter((c) => c.action === 'delete')).toEqual([]);
+    const plan = await planUp(stack(), new Observation(w), { alsoObserve: [dns] });
+    expect(plan.changes.filter((c) => c.action === 'delete').map((c) => [c.id, c.reason])).toEqual([['record', 'no longer in the config']]);
+    const down = await planDown(stack(), new Observation(w), { alsoObserve: [dns] });
+    expect(down.changes.map((c) => c.id)).toContain('record');
+  });
+
   it('deletes what no node describes any more, and duplicates of what one does', async () => {
     const w = world();
     await converge(w, stack());

@@ -65,15 +65,17 @@ export class Observation<Ctx> implements ObserveContext<Ctx> {
   }
 }
 
-export interface PlanOptions {
+export interface PlanOptions<Ctx = unknown> {
   /** `kind/id`s that are wanted even though they are not among the nodes planned now (a partial run): never deleted as orphans. */
   keep?: ReadonlySet<string>;
+  /** Kinds no node wants any more but that may still exist (a feature turned off): found ones are deleted. */
+  alsoObserve?: readonly AnyKind<Ctx>[];
 }
 
 /** The changes that make what exists match `nodes`, in dependency order, deletes last. */
-export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>, options: PlanOptions = {}): Promise<Plan<Ctx>> {
+export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>, options: PlanOptions<Ctx> = {}): Promise<Plan<Ctx>> {
   const ordered = topoSort(nodes);
-  const found = await observeAll(nodes, observation);
+  const found = await observeAll(nodes, observation, options.alsoObserve);
   const changes: PlannedChange<Ctx>[] = [];
   const planned = new Map<string, PlannedChange<Ctx>>();
   const wanted = new Set([...nodes.map((n) => `${n.kind.kind}/${n.id}`), ...(options.keep ?? [])]);
@@ -97,9 +99,9 @@ export async function planUp<Ctx>(nodes: readonly Node<Ctx>[], observation: Obse
 }
 
 /** Deletes of everything the cluster owns among the kinds the nodes use, dependants first. */
-export async function planDown<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>): Promise<Plan<Ctx>> {
+export async function planDown<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>, options: Pick<PlanOptions<Ctx>, 'alsoObserve'> = {}): Promise<Plan<Ctx>> {
   topoSort(nodes);
-  const found = await observeAll(nodes, observation);
+  const found = await observeAll(nodes, observation, options.alsoObserve);
   const changes: PlannedChange<Ctx>[] = [];
   for (const [kind, byId] of found) {
     if (!kind.condition) for (const list of byId.values()) for (const f of list) changes.push(deletion(kind, f));
@@ -112,8 +114,8 @@ export function isChange(change: PlannedChange<unknown>): boolean {
   return change.action !== 'noop';
 }
 
-async function observeAll<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>): Promise<Map<AnyKind<Ctx>, Map<string, Found<unknown>[]>>> {
-  const kinds = [...new Set(nodes.map((n) => n.kind))];
+async function observeAll<Ctx>(nodes: readonly Node<Ctx>[], observation: Observation<Ctx>, extra: readonly AnyKind<Ctx>[] = []): Promise<Map<AnyKind<Ctx>, Map<string, Found<unknown>[]>>> {
+  const kinds = [...new Set([...nodes.map((n) => n.kind), ...extra])];
   const results = await Promise.all(kinds.map((kind) => observation.observe(kind)));
   const byKind = new Map<AnyKind<Ctx>, Map<string, Found<unknown>[]>>();
   kinds.forEach((kind, i) => {
