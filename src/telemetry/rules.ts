@@ -4,7 +4,11 @@ import type { HybridConfig } from '../core/config/schema.ts';
 export interface RuleGroup {
   name: string;
   interval?: string;
-  rules: ({ record: string; expr: string; labels?: Record<string, string> } | { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> })[];
+  rules: ({ record: string; expr: string } | ReturnType<typeof alert>)[];
+}
+
+function alert(name: string, expr: string, pending: string, severity: 'critical' | 'warning', summary: string) {
+  return { alert: name, expr, for: pending, labels: { severity }, annotations: { summary } };
 }
 
 /**
@@ -35,47 +39,18 @@ export function ruleGroups(config: HybridConfig): RuleGroup[] {
     {
       name: 'hybrid.alerts',
       rules: [
-        {
-          alert: 'ReadingsDown',
-          expr: `sum by (site) (up{${job}}) == 0`,
-          for: '2m',
-          labels: { severity: 'critical' },
-          annotations: { summary: `no readings pod of cluster ${config.metadata.name} answers a scrape on this site` },
-        },
-        {
-          alert: 'ReadingsErrorRatioHigh',
-          expr: 'job:http_requests_errors:ratio_rate1m > 0.05',
-          for: '5m',
-          labels: { severity: 'warning' },
-          annotations: { summary: 'more than 5% of the service\'s requests fail with 5xx' },
-        },
-        {
-          alert: 'SiteTargetsDown',
-          expr: 'sum by (job, site) (up) == 0',
-          for: '5m',
-          labels: { severity: 'critical' },
-          annotations: { summary: 'every target of {{ $labels.job }} is down on this site' },
-        },
-        {
-          alert: 'KubeNodeNotReady',
-          expr: 'kube_node_status_condition{condition="Ready",status="true"} == 0',
-          for: '5m',
-          labels: { severity: 'warning' },
-          annotations: { summary: 'node {{ $labels.node }} is not Ready' },
-        },
-        {
-          alert: 'RemoteWriteFailing',
-          expr: 'rate(prometheus_remote_storage_samples_failed_total[5m]) > 0',
-          for: '10m',
-          labels: { severity: 'warning' },
-          annotations: { summary: 'samples to the other site\'s Prometheus fail: is the VPN up? (`hybridctl vpn check`)' },
-        },
-        {
-          alert: 'CertificateExpiresSoon',
-          expr: 'apiserver_client_certificate_expiration_seconds_bucket{le="604800"} - ignoring(le) apiserver_client_certificate_expiration_seconds_bucket{le="0"} > 0',
-          labels: { severity: 'warning' },
-          annotations: { summary: 'a client certificate the API server saw expires within 7 days' },
-        },
+        alert('ReadingsDown', `sum by (site) (up{${job}}) == 0`, '2m', 'critical', `no readings pod of cluster ${config.metadata.name} answers a scrape on this site`),
+        alert('ReadingsErrorRatioHigh', 'job:http_requests_errors:ratio_rate1m > 0.05', '5m', 'warning', "more than 5% of the service's requests fail with 5xx"),
+        alert('SiteTargetsDown', 'sum by (job, site) (up) == 0', '5m', 'critical', 'every target of {{ $labels.job }} is down on this site'),
+        alert('KubeNodeNotReady', 'kube_node_status_condition{condition="Ready",status="true"} == 0', '5m', 'warning', 'node {{ $labels.node }} is not Ready'),
+        alert('RemoteWriteFailing', 'rate(prometheus_remote_storage_samples_failed_total[5m]) > 0', '10m', 'warning', "samples to the other site's Prometheus fail: is the VPN up? (`hybridctl vpn check`)"),
+        alert(
+          'CertificateExpiresSoon',
+          'apiserver_client_certificate_expiration_seconds_bucket{le="604800"} - ignoring(le) apiserver_client_certificate_expiration_seconds_bucket{le="0"} > 0',
+          '0m',
+          'warning',
+          'a client certificate the API server saw expires within 7 days',
+        ),
       ],
     },
   ];
