@@ -42,7 +42,6 @@ export async function run(options: FailoverOptions, config: HybridConfig): Promi
   if (options.probeUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.probeUrl)) throw new UsageError(`--probe-url: "${options.probeUrl.slice(0, 60)}" is not an http(s) URL (expected like http://readings.example.com/readyz)`);
   if (!serviceEntry(config))
     throw new UsageError('failover moves traffic through the public entry, which this config does not build (it needs traffic.enabled, service.enabled and vpn.enabled)');
-  if (options.site) throw new UsageError('--site: failover works on both sites (the one traffic leaves and the one it goes to); leave --site out');
   if (options.dryRun) return dryRun(options, config, to);
   return withRunLock(options, config, 'failover', () => failover(options, config, to));
 }

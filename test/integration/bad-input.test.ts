@@ -149,6 +149,30 @@ describe('bad input: exit 2, a message naming the field, and no AWS request', ()
     expect(await moto.calls()).toEqual([]);
   });
 
+  it.each([
+    ['a site that is not one', ['--to', 'mars'], "option '--to <site>' argument 'mars' is invalid"],
+    ['no site at all', [], "required option '--to <site>' not specified"],
+    ['a probe rate of zero', ['--to', 'onprem', '--probe-rate', '0'], '--probe-rate: "0" is not a rate'],
+    ['a probe URL that is not one', ['--to', 'onprem', '--probe-url', 'readings.example.com'], '--probe-url: "readings.example.com" is not an http(s) URL'],
+    ['--site (it works on both)', ['--to', 'onprem', '--site', 'aws'], "unknown option '--site'"],
+  ])('failover refuses %s before calling AWS', async (_name, args, message) => {
+    const config = writeConfig(exampleWith());
+    await moto.record();
+    const result = await runCli(['failover', ...args, '-c', config], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(await moto.calls()).toEqual([]);
+  });
+
+  it('failover refuses a config that builds no public entry, before calling AWS', async () => {
+    const config = writeConfig(exampleWith(['enabled: true ', 'enabled: false ']));
+    await moto.record();
+    const result = await runCli(['failover', '--to', 'onprem', '-c', config], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('failover moves traffic through the public entry, which this config does not build');
+    expect(await moto.calls()).toEqual([]);
+  });
+
   it('rejects --region that disagrees with the config before calling AWS', async () => {
     const config = writeConfig(exampleWith());
     await moto.record();
