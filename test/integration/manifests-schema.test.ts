@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/core/config/load.ts';
 import { defaultKubernetesVersion } from '../../src/core/config/talos-versions.ts';
 import { serviceManifests } from '../../src/service/manifests.ts';
 import { pullSecretObject } from '../../src/service/pull-secret.ts';
+import { telemetryManifests } from '../../src/telemetry/manifests.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { VENV } from '../support/paths.ts';
 
@@ -40,5 +41,47 @@ describe(`service manifests against the Kubernetes ${schemaVersion} schemas`, ()
     const result = await validate([broken]);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('replica');
+  });
+});
+
+describe(`telemetry manifests against the Kubernetes ${schemaVersion} schemas`, () => {
+  it.each(['aws', 'onprem'] as const)('all validate for the %s site', async (site) => {
+    const objects = telemetryManifests(config, site);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        'ClusterRole/hybridctl-kube-state-metrics',
+        'ClusterRole/hybridctl-prometheus',
+        'ClusterRoleBinding/hybridctl-kube-state-metrics',
+        'ClusterRoleBinding/hybridctl-prometheus',
+        'ConfigMap/prometheus-config',
+        'ConfigMap/prometheus-rules',
+        'DaemonSet/node-exporter',
+        'Deployment/kube-state-metrics',
+        'Deployment/prometheus',
+        'Namespace/monitoring',
+        'Service/kube-state-metrics',
+        'Service/prometheus',
+        'ServiceAccount/kube-state-metrics',
+        'ServiceAccount/prometheus',
+      ].sort(),
+    );
+    const result = await validate(objects);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).not.toMatch(/ERROR|WARN/);
+  });
+
+  it('the AWS Prometheus takes remote writes on its NodePort; the on-prem one sends them and takes none', () => {
+    const prometheus = (site: 'aws' | 'onprem') => {
+      const objects = telemetryManifests(config, site);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'prometheus') as { spec: { template: { spec: { containers: { args: string[] }[] } } } } | undefined;
+      const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'prometheus') as { spec: { type: string; ports: { nodePort?: number }[] } } | undefined;
+      const configMap = objects.find((o) => o.metadata.name === 'prometheus-config') as { data: Record<string, string> } | undefined;
+      return { args: deployment?.spec.template.spec.containers[0]?.args ?? [], service: service?.spec, config: configMap?.data['prometheus.yml'] ?? '' };
+    };
+    expect(prometheus('aws').args).toContain('--web.enable-remote-write-receiver');
+    expect(prometheus('aws').service).toMatchObject({ type: 'NodePort', ports: [{ nodePort: 30090 }] });
+    expect(prometheus('onprem').args).not.toContain('--web.enable-remote-write-receiver');
+    expect(prometheus('onprem').service?.type).toBe('ClusterIP');
+    expect(prometheus('onprem').config).toContain('url: http://10.255.255.253:30090/api/v1/write');
   });
 });

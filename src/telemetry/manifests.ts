@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import type { HybridConfig, SiteName } from '../core/config/schema.ts';
+import { toYaml } from '../core/yaml.ts';
+import { type KubeObject, fill } from '../service/manifests.ts';
+import { MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, prometheusConfig } from './prometheus-config.ts';
+import { ruleGroups } from './rules.ts';
+
+const TEMPLATES = ['namespace', 'prometheus', 'node-exporter', 'kube-state-metrics'];
+const TEMPLATE_DIR = new URL('../../templates/telemetry/', import.meta.url);
+
+/**
+ * The images, pinned: Prometheus at the release whose promtool checks the rendered configuration
+ * in the tests (test/prometheus/go.mod, github.com/prometheus/prometheus v0.316.0 is 3.16.0).
+ */
+export const IMAGES = {
+  prometheus: 'quay.io/prometheus/prometheus:v3.16.0',
+  nodeExporter: 'quay.io/prometheus/node-exporter:v1.9.1',
+  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0',
+} as const;
+
+/**
+ * A site's monitoring objects: Prometheus (its configuration and rules as ConfigMaps, rendered
+ * from the config), node-exporter on every node, kube-state-metrics. The AWS Prometheus accepts
+ * remote writes on a NodePort, which the on-prem one reaches over the VPN.
+ */
+export function telemetryManifests(config: HybridConfig, site: SiteName): KubeObject[] {
+  const prometheusYml = toYaml(prometheusConfig(config, site));
+  const rulesYaml = toYaml({ groups: ruleGroups(config) });
+  const central = site === 'aws';
+  const values = {
+    namespace: MONITORING_NAMESPACE,
+    prometheusImage: IMAGES.prometheus,
+    nodeExporterImage: IMAGES.nodeExporter,
+    kubeStateMetricsImage: IMAGES.kubeStateMetrics,
+    retention: '15d',
+    rulesDir: RULES_DIR,
+    // A new configuration or rule set rolls the pod: the files are read at start.
+    configHash: createHash('sha256').update(prometheusYml).update(rulesYaml).digest('hex').slice(0, 16),
+    receiverArg: central ? '- --web.enable-remote-write-receiver' : '',
+    serviceType: central ? 'NodePort' : 'ClusterIP',
+    nodePortField: central ? `, nodePort: ${PROMETHEUS_NODE_PORT}` : '',
+  };
+  const objects = TEMPLATES.flatMap((name) => parseAllDocuments(fill(readFileSync(new URL(`${name}.yaml`, TEMPLATE_DIR), 'utf8'), values, name)).map((doc) => doc.toJS() as KubeObject));
+  const configMap = (name: string, file: string, text: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: MONITORING_NAMESPACE }, data: { [file]: text } });
+  objects.push(configMap('prometheus-config', 'prometheus.yml', prometheusYml), configMap('prometheus-rules', 'rules.yaml', rulesYaml));
+  for (const object of objects) object.metadata.labels = { ...object.metadata.labels, 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': config.metadata.name, 'hybridctl.dev/component': 'telemetry' };
+  return objects;
+}
