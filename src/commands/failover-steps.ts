@@ -27,7 +27,8 @@ export interface FailoverPlans {
   balancerName?: string;
 }
 
-const SWITCH_IDS = [SERVICE_LISTENER_ID, DNS_FAILOVER_ID];
+/** What moves traffic: the listener's forward action and the DNS primary. */
+export const SWITCH_IDS: readonly string[] = [SERVICE_LISTENER_ID, DNS_FAILOVER_ID];
 
 /** Plans the three parts; the old site may fail to answer, the target site and the entry may not. */
 export async function planFailover(config: HybridConfig, options: PipelineOptions, to: SiteName): Promise<FailoverPlans> {

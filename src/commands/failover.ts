@@ -7,7 +7,7 @@ import { serviceEntry } from '../traffic/entry.ts';
 import { finishJournal } from '../traffic/journal.ts';
 import { type ProbeReport, startProbe } from '../traffic/probe.ts';
 import { Timeline, type TimelineStep, seconds } from '../traffic/timeline.ts';
-import { type FailoverPlans, planFailover, runSteps } from './failover-steps.ts';
+import { type FailoverPlans, SWITCH_IDS, planFailover, runSteps } from './failover-steps.ts';
 import { type GlobalOptions, interruptible, pipelineOptions, terminal } from './options.ts';
 import { withRunLock } from './state-access.ts';
 
@@ -120,7 +120,7 @@ function dryRunSteps(config: HybridConfig, plans: FailoverPlans): { step: string
     { step: 'preflight', changes: [], note: `${to} nodes Ready, ${to} target group has targets${unplanned ? '' : ', the VPN check passes'}` },
     { step: `scale ${to} to ${config.service.replicas} and wait for the rollout`, changes: changed(plans.target) },
     { step: `wait until the ${to} target group reports its targets healthy`, changes: [] },
-    { step: `switch traffic to ${to}`, changes: changed(plans.entry, (id) => id === 'listener-service' || id === 'dns-failover') },
+    { step: `switch traffic to ${to}`, changes: changed(plans.entry, (id) => SWITCH_IDS.includes(id)) },
     { step: `drain ${from}`, changes: [], note: `${config.traffic.drainSeconds} s (traffic.drainSeconds)` },
     unplanned
       ? { step: `scale ${from} to ${config.service.standbyReplicas}`, changes: [], note: `skipped: the ${from} site does not answer (${messageOf(plans.old.error)})` }

@@ -25,6 +25,17 @@ export function fill(template: string, values: Record<string, string | number>, 
   });
 }
 
+/** The objects of some templates in a folder (`<name>.yaml`, several documents each), filled in. */
+export function renderTemplates(dir: URL, names: readonly string[], values: Record<string, string | number>): KubeObject[] {
+  return names.flatMap((name) => parseAllDocuments(fill(readFileSync(new URL(`${name}.yaml`, dir), 'utf8'), values, name)).map((doc) => doc.toJS() as KubeObject));
+}
+
+/** Marks objects as hybridctl's, of this cluster and component (what pruning and conflict checks go by). */
+export function labelled(objects: KubeObject[], cluster: string, component: string): KubeObject[] {
+  for (const object of objects) object.metadata.labels = { ...object.metadata.labels, 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': cluster, 'hybridctl.dev/component': component };
+  return objects;
+}
+
 /**
  * The sample service's objects for one site: the active site runs service.replicas and the load
  * generator, the standby runs service.standbyReplicas (warm) and a load generator scaled to zero
@@ -42,12 +53,8 @@ export function serviceManifests(config: HybridConfig, site: SiteName, render: S
     loadgenRate: config.service.loadgen.rate,
   };
   const templates = config.service.loadgen.enabled ? TEMPLATES : TEMPLATES.filter((t) => t !== 'loadgen');
-  const objects = templates.flatMap((name) => {
-    const text = fill(readFileSync(new URL(`${name}.yaml`, TEMPLATE_DIR), 'utf8'), values, name);
-    return parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject);
-  });
+  const objects = labelled(renderTemplates(TEMPLATE_DIR, templates, values), config.metadata.name, 'service');
   for (const object of objects) {
-    object.metadata.labels = { ...object.metadata.labels, 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': config.metadata.name, 'hybridctl.dev/component': 'service' };
     const pod = (object as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec;
     if (pod && render.pullSecret) pod.imagePullSecrets = [{ name: render.pullSecret }];
   }

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import { toYaml } from '../core/yaml.ts';
-import { type KubeObject, fill } from '../service/manifests.ts';
+import { type KubeObject, labelled, renderTemplates } from '../service/manifests.ts';
 import { MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, prometheusConfig } from './prometheus-config.ts';
 import { ruleGroups } from './rules.ts';
 
@@ -42,9 +40,7 @@ export function telemetryManifests(config: HybridConfig, site: SiteName): KubeOb
     serviceType: central ? 'NodePort' : 'ClusterIP',
     nodePortField: central ? `, nodePort: ${PROMETHEUS_NODE_PORT}` : '',
   };
-  const objects = TEMPLATES.flatMap((name) => parseAllDocuments(fill(readFileSync(new URL(`${name}.yaml`, TEMPLATE_DIR), 'utf8'), values, name)).map((doc) => doc.toJS() as KubeObject));
   const configMap = (name: string, file: string, text: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: MONITORING_NAMESPACE }, data: { [file]: text } });
-  objects.push(configMap('prometheus-config', 'prometheus.yml', prometheusYml), configMap('prometheus-rules', 'rules.yaml', rulesYaml));
-  for (const object of objects) object.metadata.labels = { ...object.metadata.labels, 'app.kubernetes.io/managed-by': 'hybridctl', 'hybridctl.dev/cluster': config.metadata.name, 'hybridctl.dev/component': 'telemetry' };
-  return objects;
+  const objects = [...renderTemplates(TEMPLATE_DIR, TEMPLATES, values), configMap('prometheus-config', 'prometheus.yml', prometheusYml), configMap('prometheus-rules', 'rules.yaml', rulesYaml)];
+  return labelled(objects, config.metadata.name, 'telemetry');
 }

@@ -12,9 +12,9 @@ export function serviceEntry(config: HybridConfig): ServiceEntry | undefined {
 
 /** Why there is no entry, for the plan's notes. */
 export function noEntryReason(config: HybridConfig): string | undefined {
-  if (!config.traffic.enabled || !config.service.enabled) return undefined;
-  if (!config.vpn.enabled) return 'no public entry for the service (traffic): it needs the VPN, which vpn.enabled turns off';
-  return undefined;
+  // Only the VPN can be missing when the entry is asked for and there is a service to enter.
+  if (serviceEntry(config) || !config.traffic.enabled || !config.service.enabled) return undefined;
+  return 'no public entry for the service (traffic): it needs the VPN, which vpn.enabled turns off';
 }
 
 /** The on-prem workers: the load balancer's IP targets over the VPN. */

@@ -1,4 +1,4 @@
-import { DescribeLoadBalancersCommand, DescribeListenersCommand, DescribeTargetGroupAttributesCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeLoadBalancersCommand, DescribeListenersCommand, DescribeTargetGroupAttributesCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListHealthChecksCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,11 +43,7 @@ afterAll(async () => {
 
 const cli = (...args: string[]) => f.cli(...args);
 
-async function groups() {
-  const all = (await aws.elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
-  const named = (name: string) => all.find((g) => g.TargetGroupName === name);
-  return { aws: named('demo-svc-aws'), onprem: named('demo-svc-onprem') };
-}
+const groups = () => f.groups();
 
 async function listenerTarget(): Promise<string | undefined> {
   const balancer = (await aws.elb.send(new DescribeLoadBalancersCommand({ Names: ['demo-api'] }))).LoadBalancers?.[0];

@@ -1,4 +1,4 @@
-import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, DescribeTargetHealthCommand, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
@@ -24,7 +24,8 @@ export interface FailoverBed {
   /** `http://<entry>:80`, from the root namespace. */
   url: string;
   cli(...args: string[]): ReturnType<typeof runCli>;
-  groups(): Promise<{ aws?: string; onprem?: string }>;
+  /** The service's target groups as moto holds them. */
+  groups(): Promise<{ aws?: TargetGroup; onprem?: TargetGroup }>;
   /** Kills the AWS site's service processes (SIGKILL) and stops its control plane. */
   killAws(): Promise<void>;
   stop(): Promise<void>;
@@ -57,10 +58,10 @@ export async function startFailoverBed(at: { awsApi: string; awsNodesNet: string
     const balancer = (await aws.elb.send(new DescribeLoadBalancersCommand({ Names: ['demo-api'] }))).LoadBalancers?.[0];
     const groups = async () => {
       const all = (await aws.elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
-      const arn = (name: string) => all.find((g) => g.TargetGroupName === name)?.TargetGroupArn;
-      return { aws: arn('demo-svc-aws'), onprem: arn('demo-svc-onprem') };
+      const named = (name: string) => all.find((g) => g.TargetGroupName === name);
+      return { aws: named('demo-svc-aws'), onprem: named('demo-svc-onprem') };
     };
-    const g = await groups();
+    const arns = Object.values(await groups()).map((g) => g?.TargetGroupArn ?? '');
     // moto attaches a group to its load balancer only through the listener that first forwards to it.
     lb = await startLbStandin({
       endpoint: bed.moto.endpoint,
@@ -69,10 +70,10 @@ export async function startFailoverBed(at: { awsApi: string; awsNodesNet: string
       netns: entry,
       bind: ENTRY.public,
       port: 80,
-      targetGroupArns: [g.aws ?? '', g.onprem ?? ''],
+      targetGroupArns: arns,
     });
     await lb.sync();
-    await everyTargetHealthy(aws, [g.aws ?? '', g.onprem ?? '']);
+    await everyTargetHealthy(aws, arns);
     const standin = lb;
     return {
       bed,
