@@ -11,13 +11,20 @@ import { type OnpremSite, onpremSite } from './providers/metal/site.ts';
 import { onpremStack } from './providers/metal/stack.ts';
 import { ActionError, UsageError, messageOf } from './core/errors.ts';
 import { StateDir } from './core/state.ts';
-import type { KubeSite } from './kube/object-kind.ts';
-import { resolveServiceImage } from './service/image-ref.ts';
+import { type ImageLookup, resolveServiceImage } from './service/image-ref.ts';
 import { serviceStack } from './service/stack.ts';
+import { type ShipperPlacement, telemetryStack } from './telemetry/stack.ts';
+import { bucketName, iamName } from './providers/aws/naming.ts';
+import { SHIPPER_USER_ID } from './providers/aws/base-stack.ts';
+import { iamUserKind } from './providers/aws/kinds/iam-user.ts';
+import { MONITORING_NAMESPACE } from './telemetry/prometheus-config.ts';
+import { SHIPPER_CREDENTIALS_ID, shipperCredentialsKind } from './telemetry/shipper-credentials.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
 import { configuredAddresses } from './talos/trust.ts';
 import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
-import { vpnLayer } from './vpn/layer.ts';
+import { type VpnLayer, vpnLayer } from './vpn/layer.ts';
+import { withTalosLogs } from './telemetry/talos-logs.ts';
+import type { ConfigExtension } from './talos/site.ts';
 import { disagreement, readActiveSite, withActiveSite } from './traffic/active-site.ts';
 import { trafficAwsNodes } from './traffic/aws-stack.ts';
 import { dnsLeftovers } from './traffic/dns-stack.ts';
@@ -77,22 +84,32 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
   const entry = serviceEntry(config);
   const kube = { forceConflicts: options.forceConflicts ?? false };
   const deploysService = config.service.enabled && !options.forDown && options.layer !== 'base';
+  const monitors = config.monitoring.enabled && !options.forDown && options.layer !== 'base';
+  const ships = monitors && config.monitoring.shipper.enabled;
   // The on-prem gateway dials the AWS gateway's address, which only AWS knows.
-  const needsAws = options.sites.includes('aws') || (deploysService && config.service.image.registry === 'ecr') || (config.vpn.enabled && !options.forDown);
+  const needsAws = options.sites.includes('aws') || ((deploysService || ships) && config.service.image.registry === 'ecr') || (config.vpn.enabled && !options.forDown);
   const session = needsAws ? await connectForSites(config, options) : undefined;
   const vpn = vpnLayer(config, state, session && !session.offline ? { aws: session.provider } : {});
   const vpnNotes = (await vpn?.notes()) ?? { aws: [], onprem: [] };
-  const service = deploysService ? await resolveServiceImage(config, session && { provider: session.provider, offline: session.offline }) : undefined;
-  const withService = (stack: SiteStack, site: KubeSite): SiteStack => {
-    if (!service) return stack;
+  const service = deploysService || ships ? await resolveServiceImage(config, session && { provider: session.provider, offline: session.offline }) : undefined;
+  const withService = (stack: SiteStack): SiteStack => {
+    if (!service || !deploysService) return stack;
     if ('missing' in service) return { ...stack, notes: [...stack.notes, `the service is not deployed: ${service.missing}`] };
     const nodes = serviceStack(config, stack.site, service.image, [KUBECONFIG_ID]) as Node<unknown>[];
     return { ...stack, nodes: [...stack.nodes, ...nodes], parts: { service: nodes.map((n) => n.id), traffic: stack.parts?.traffic ?? [] } };
   };
+  const withTelemetry = (stack: SiteStack): SiteStack => {
+    if (!monitors) return stack;
+    const shipper = ships ? shipperPlacement(config, stack.site, service, session, { withServiceLogs: deploysService, awsInRun: options.sites.includes('aws') }) : undefined;
+    const notes = shipper && 'missing' in shipper ? [`the data lake's shipper is not deployed: ${shipper.missing}`] : [];
+    const nodes = telemetryStack(config, stack.site, [KUBECONFIG_ID], shipper && !('missing' in shipper) ? shipper : undefined) as Node<unknown>[];
+    return { ...stack, notes: [...stack.notes, ...notes], nodes: [...stack.nodes, ...nodes] };
+  };
+  const withKube = (stack: SiteStack): SiteStack => withTelemetry(withService(stack));
 
   const stacks: SiteStack[] = [];
   if (options.sites.includes('aws') && session) {
-    const site = awsSite(config, session.provider, state, kube, vpn?.awsExtension);
+    const site = awsSite(config, session.provider, state, kube, talosExtensions(config, vpn).aws);
     const notes = session.offline
       ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')}; Talos images looked up at apply time)`]
       : [];
@@ -115,12 +132,13 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
       ] as Node<unknown>[],
       offline: session.offline,
       parts: { service: [], traffic: traffic.map((n) => n.id) },
-      ...(entry && !config.traffic.dns ? { alsoObserve: dnsLeftovers() as AnyKind<unknown>[] } : {}),
+      // What a feature the config turned off left behind is still found, so `up` and `down` delete it.
+      alsoObserve: [...(entry && !config.traffic.dns ? dnsLeftovers() : []), ...(ships ? [] : [iamUserKind])] as AnyKind<unknown>[],
     };
-    stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withService(stack, site));
+    stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withKube(stack));
   }
   if (options.sites.includes('onprem')) {
-    const site = onpremSite(config, state, kube, vpn?.onpremExtension, new Set(options.reinstall));
+    const site = onpremSite(config, state, kube, talosExtensions(config, vpn).onprem, new Set(options.reinstall));
     const vpnNodes = vpn?.onpremNodes({ awsInRun: options.sites.includes('aws') });
     const stack: SiteStack = {
       site: 'onprem',
@@ -130,9 +148,37 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
       nodes: withDependencies([...(onpremStack(config, site) as Node<unknown>[]), ...(vpnNodes?.nodes ?? [])], vpnNodes ? [vpnNodes.gateway] : []),
       offline: false,
     };
-    stacks.push(withService(stack, site));
+    stacks.push(withKube(stack));
   }
   return stacks;
+}
+
+/** What the layers above add to each site's Talos configs: the VPN's documents, and where Talos sends its logs. */
+export function talosExtensions(config: HybridConfig, vpn: VpnLayer | undefined): { aws?: ConfigExtension; onprem?: ConfigExtension } {
+  const shipsTalosLogs = config.monitoring.enabled && config.monitoring.shipper.enabled;
+  if (!shipsTalosLogs) return { ...(vpn ? { aws: vpn.awsExtension, onprem: vpn.onpremExtension } : {}) };
+  return { aws: withTalosLogs(vpn?.awsExtension), onprem: withTalosLogs(vpn?.onpremExtension) };
+}
+
+/**
+ * Where a site's shipper runs from and writes to, or why it cannot be deployed yet: it runs from
+ * the service image and writes into the AWS site's telemetry bucket.
+ */
+function shipperPlacement(
+  config: HybridConfig,
+  site: SiteName,
+  service: ImageLookup | undefined,
+  session: AwsSession | undefined,
+  { withServiceLogs, awsInRun }: { withServiceLogs: boolean; awsInRun: boolean },
+): ShipperPlacement | { missing: string } {
+  if (!service) return { missing: 'it runs from the service image, which is not configured' };
+  if ('missing' in service) return { missing: service.missing };
+  if (!session) return { missing: 'it writes into the AWS telemetry bucket, and there is no AWS access to name it' };
+  const placement = { image: service.image, bucket: bucketName(session.provider, 'telemetry'), region: config.aws.region, withServiceLogs };
+  if (site === 'aws') return placement;
+  const source = { iam: session.provider.clients.iam, userName: iamName(config.metadata.name, SHIPPER_USER_ID), waitMs: awsInRun ? config.talos.timeouts.installSeconds * 1000 : 0 };
+  const credentials = { id: SHIPPER_CREDENTIALS_ID, kind: shipperCredentialsKind(source), dependsOn: [KUBECONFIG_ID, `Namespace/${MONITORING_NAMESPACE}`], spec: () => ({}) };
+  return { ...placement, credentials };
 }
 
 /**
@@ -171,8 +217,8 @@ export async function checkVpnSites(config: HybridConfig, options: PipelineOptio
   return checkVpn({
     config,
     vpn,
-    ...(aws ? { aws: awsSite(config, aws, state, {}, vpn.awsExtension) } : {}),
-    onprem: onpremSite(config, state, {}, vpn.onpremExtension),
+    ...(aws ? { aws: awsSite(config, aws, state, {}, talosExtensions(config, vpn).aws) } : {}),
+    onprem: onpremSite(config, state, {}, talosExtensions(config, vpn).onprem),
     ...check,
   });
 }

@@ -9,6 +9,7 @@ import { bundleToYaml, generateBundle, parseBundle } from '../talos/secrets.ts';
 import { secretsFileName } from '../talos/site.ts';
 import { adminCertificate, talosconfigYaml } from '../talos/talosconfig.ts';
 import { ensureGatewayKeys } from '../vpn/key-store.ts';
+import { talosExtensions } from '../pipeline.ts';
 import { vpnLayer } from '../vpn/layer.ts';
 import { writeSecretFile } from './access-files.ts';
 import type { GlobalOptions } from './options.ts';
@@ -38,12 +39,12 @@ async function generate(options: TalosGenOptions, config: HybridConfig, state: S
   const say = (line: string) => {
     if (!json) process.stdout.write(`${line}\n`);
   };
-  // The configs `up` applies, VPN documents included: the gateway's tunnel needs the keys, the
+  // The configs `up` applies, VPN documents and the Talos log destination included: the gateway's tunnel needs the keys, the
   // other nodes' routes the link that carries their address, which only the node can tell.
   const unread: string[] = [];
   const vpn = vpnLayer(config, state, { onUnreadableLink: (address, error) => unread.push(`${address} (${messageOf(error)})`) });
   if (vpn) await ensureGatewayKeys(state);
-  const site = onpremSite(config, state, {}, vpn?.onpremExtension);
+  const site = onpremSite(config, state, {}, talosExtensions(config, vpn).onprem);
   const existing = await readSiteBundle(site);
   let bundle = existing?.bundle;
   let secrets: TalosGenResult['secrets'];

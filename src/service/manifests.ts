@@ -54,9 +54,14 @@ export function serviceManifests(config: HybridConfig, site: SiteName, render: S
   };
   const templates = config.service.loadgen.enabled ? TEMPLATES : TEMPLATES.filter((t) => t !== 'loadgen');
   const objects = labelled(renderTemplates(TEMPLATE_DIR, templates, values), config.metadata.name, 'service');
+  return withPullSecret(objects, render.pullSecret);
+}
+
+/** Pods of these objects pull their image with the named docker-registry Secret (none: unchanged). */
+export function withPullSecret(objects: KubeObject[], pullSecret: string | undefined): KubeObject[] {
   for (const object of objects) {
     const pod = (object as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec?.template?.spec;
-    if (pod && render.pullSecret) pod.imagePullSecrets = [{ name: render.pullSecret }];
+    if (pod && pullSecret) pod.imagePullSecrets = [{ name: pullSecret }];
   }
   return objects;
 }

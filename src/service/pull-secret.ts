@@ -14,6 +14,8 @@ export interface RegistryLogin {
 }
 
 export interface PullSecretSpec {
+  /** The namespace whose pods pull with it. */
+  namespace: string;
   host: string;
   /** Fetched only when the secret is (re)written. */
   login: () => Promise<RegistryLogin>;
@@ -22,21 +24,28 @@ export interface PullSecretSpec {
 }
 
 export interface PullSecretState {
+  namespace: string;
   host: string;
   expiresAt: string;
   credentialsHash: string;
 }
 
 export const PULL_SECRET_ID = 'registry-pull-secret';
+
+/** One login per namespace that pulls the service image: the service's keeps the original id. */
+export function pullSecretId(namespace: string): string {
+  return namespace === SERVICE_NAMESPACE ? PULL_SECRET_ID : `${PULL_SECRET_ID}/${namespace}`;
+}
+
+const secretRef = (namespace: string): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: PULL_SECRET_NAME, namespace } });
 const ANNOTATION_HOST = 'hybridctl.dev/registry';
 const ANNOTATION_EXPIRES = 'hybridctl.dev/expires-at';
 const ANNOTATION_CREDENTIALS = 'hybridctl.dev/credentials-hash';
-const SECRET_REF: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: PULL_SECRET_NAME, namespace: SERVICE_NAMESPACE } };
 /** An expiring login is renewed once less than this is left. */
 const RENEW_BEFORE_MS = 6 * 3_600_000;
 
 /** The Secret docker and kubelets read a registry login from. */
-export function pullSecretObject(cluster: string, login: RegistryLogin): KubeObject {
+export function pullSecretObject(cluster: string, login: RegistryLogin, namespace = SERVICE_NAMESPACE): KubeObject {
   const auth = Buffer.from(`${login.username}:${login.password}`).toString('base64');
   const dockerconfig = { auths: { [login.host]: { username: login.username, password: login.password, auth } } };
   return {
@@ -45,7 +54,7 @@ export function pullSecretObject(cluster: string, login: RegistryLogin): KubeObj
     type: 'kubernetes.io/dockerconfigjson',
     metadata: {
       name: PULL_SECRET_NAME,
-      namespace: SERVICE_NAMESPACE,
+      namespace,
       labels: { 'app.kubernetes.io/managed-by': 'hybridctl', [LABEL_CLUSTER]: cluster, 'hybridctl.dev/component': 'service' },
       annotations: {
         [ANNOTATION_HOST]: login.host,
@@ -72,10 +81,15 @@ export const pullSecretKind: ResourceKind<PullSecretSpec, PullSecretState, KubeS
   async observe({ provider }) {
     const client = await provider.kube();
     if (!client) return [];
-    const secret = await client.get<KubeObject>(SECRET_REF);
-    if (!secret || secret.metadata.labels?.[LABEL_CLUSTER] !== provider.cluster) return [];
-    const a = secret.metadata.annotations ?? {};
-    return [{ id: PULL_SECRET_ID, ref: `${SERVICE_NAMESPACE}/${PULL_SECRET_NAME}`, state: { host: a[ANNOTATION_HOST] ?? '', expiresAt: a[ANNOTATION_EXPIRES] ?? '', credentialsHash: a[ANNOTATION_CREDENTIALS] ?? '' } }];
+    const secrets = await client.list<KubeObject & { metadata: { annotations?: Record<string, string> } }>('v1', 'Secret', `${LABEL_CLUSTER}=${provider.cluster}`);
+    return secrets
+      .filter((s) => s.metadata.name === PULL_SECRET_NAME && s.metadata.namespace)
+      .map((secret) => {
+        const namespace = secret.metadata.namespace ?? SERVICE_NAMESPACE;
+        const a = secret.metadata.annotations ?? {};
+        const state = { namespace, host: a[ANNOTATION_HOST] ?? '', expiresAt: a[ANNOTATION_EXPIRES] ?? '', credentialsHash: a[ANNOTATION_CREDENTIALS] ?? '' };
+        return { id: pullSecretId(namespace), ref: `${namespace}/${PULL_SECRET_NAME}`, state };
+      });
   },
 
   diff(state, spec) {
@@ -86,24 +100,24 @@ export const pullSecretKind: ResourceKind<PullSecretSpec, PullSecretState, KubeS
   },
 
   describe(spec) {
-    return { registry: spec.host, secret: `${SERVICE_NAMESPACE}/${PULL_SECRET_NAME}` };
+    return { registry: spec.host, secret: `${spec.namespace}/${PULL_SECRET_NAME}` };
   },
 
   async create(spec, ctx) {
     const client = await requireClient(ctx.provider);
     const login = await spec.login();
-    await client.apply(pullSecretObject(ctx.provider.cluster, login), ctx.provider.forceConflicts);
-    const state: PullSecretState = { host: login.host, expiresAt: login.expiresAt?.toISOString() ?? '', credentialsHash: credentialsHash(login.username, login.password) };
-    return { id: ctx.id, ref: `${SERVICE_NAMESPACE}/${PULL_SECRET_NAME}`, state };
+    await client.apply(pullSecretObject(ctx.provider.cluster, login, spec.namespace), ctx.provider.forceConflicts);
+    const state: PullSecretState = { namespace: spec.namespace, host: login.host, expiresAt: login.expiresAt?.toISOString() ?? '', credentialsHash: credentialsHash(login.username, login.password) };
+    return { id: ctx.id, ref: `${spec.namespace}/${PULL_SECRET_NAME}`, state };
   },
 
   async update(_found, spec, _changes, ctx) {
     return this.create(spec, ctx);
   },
 
-  async destroy(_found, ctx) {
+  async destroy(found, ctx) {
     const client = await ctx.provider.kube();
-    await client?.delete(SECRET_REF);
+    await client?.delete(secretRef(found.state.namespace));
   },
 
   outputs() {

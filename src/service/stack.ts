@@ -1,14 +1,14 @@
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import type { Node } from '../core/engine/model.ts';
-import { ANNOTATION_HASH, type KubeSite, kubeObjectKind, objectId, stamped } from '../kube/object-kind.ts';
-import { rolloutId, rolloutKind } from '../kube/rollout.ts';
-import { PULL_SECRET_NAME, serviceManifests } from './manifests.ts';
-import { PULL_SECRET_ID, type PullSecretSpec, pullSecretKind } from './pull-secret.ts';
+import { type KubeSite, stamped } from '../kube/object-kind.ts';
+import { objectNodes } from '../kube/object-nodes.ts';
+import { PULL_SECRET_NAME, SERVICE_NAMESPACE, serviceManifests } from './manifests.ts';
+import { type PullSecretSpec, pullSecretId, pullSecretKind } from './pull-secret.ts';
 
 /** Where the service image is, for deployments: by digest, and how nodes log in to pull it. */
 export interface ServiceImage {
   reference: string;
-  pullSecret?: PullSecretSpec;
+  pullSecret?: Omit<PullSecretSpec, 'namespace'>;
 }
 
 /**
@@ -18,24 +18,13 @@ export interface ServiceImage {
  */
 export function serviceStack(config: HybridConfig, site: SiteName, image: ServiceImage, after: readonly string[]): Node<KubeSite>[] {
   const objects = serviceManifests(config, site, { image: image.reference, ...(image.pullSecret ? { pullSecret: PULL_SECRET_NAME } : {}) }).map((o) => stamped(o, config.metadata.name));
-  const namespace = objects.find((o) => o.kind === 'Namespace');
-  const namespaceId = namespace ? objectId(namespace) : undefined;
-  const nodes: Node<KubeSite>[] = [];
-  if (image.pullSecret) {
-    const spec = image.pullSecret;
-    nodes.push({ id: PULL_SECRET_ID, kind: pullSecretKind, dependsOn: [...after, ...(namespaceId ? [namespaceId] : [])], spec: () => spec });
-  }
-  const accountIds = objects.filter((o) => o.kind === 'ServiceAccount').map(objectId);
-  for (const object of objects) {
-    const id = objectId(object);
-    const dependsOn = [...after];
-    if (namespaceId && id !== namespaceId) dependsOn.push(namespaceId);
-    if (object.kind === 'Deployment') dependsOn.push(...accountIds, ...(image.pullSecret ? [PULL_SECRET_ID] : []));
-    nodes.push({ id, kind: kubeObjectKind(object.apiVersion, object.kind), dependsOn, spec: () => ({ object }) });
-    if (object.kind === 'Deployment') {
-      const ns = object.metadata.namespace ?? 'default';
-      nodes.push({ id: rolloutId(ns, object.metadata.name), kind: rolloutKind, dependsOn: [id], spec: () => ({ namespace: ns, name: object.metadata.name, hash: object.metadata.annotations?.[ANNOTATION_HASH] ?? '' }) });
-    }
-  }
-  return nodes;
+  const login = pullSecretNodes(image, SERVICE_NAMESPACE, [...after, `Namespace/${SERVICE_NAMESPACE}`]);
+  return [...login, ...objectNodes(objects, after, login.map((n) => n.id))];
+}
+
+/** The registry login pods in `namespace` pull the service image with, when the registry needs one. */
+export function pullSecretNodes(image: ServiceImage, namespace: string, dependsOn: readonly string[]): Node<KubeSite>[] {
+  if (!image.pullSecret) return [];
+  const spec: PullSecretSpec = { ...image.pullSecret, namespace };
+  return [{ id: pullSecretId(namespace), kind: pullSecretKind, dependsOn: [...dependsOn], spec: () => spec }];
 }

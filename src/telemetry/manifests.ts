@@ -32,7 +32,7 @@ export function telemetryManifests(config: HybridConfig, site: SiteName): KubeOb
     prometheusImage: IMAGES.prometheus,
     nodeExporterImage: IMAGES.nodeExporter,
     kubeStateMetricsImage: IMAGES.kubeStateMetrics,
-    retention: '15d',
+    retention: config.monitoring.retention,
     rulesDir: RULES_DIR,
     // A new configuration or rule set rolls the pod: the files are read at start.
     configHash: createHash('sha256').update(prometheusYml).update(rulesYaml).digest('hex').slice(0, 16),

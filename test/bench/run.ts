@@ -130,14 +130,14 @@ async function awsSiteReport(): Promise<string[]> {
   const { startTalosServer } = await import('../support/talos.ts');
   const { startNodeProxy } = await import('../support/node-proxy.ts');
   const { clients } = await import('../support/inventory.ts');
-  const { exampleWith } = await import('../support/config.ts');
+  const { NO_MONITORING, exampleWith } = await import('../support/config.ts');
   const { writeAmis } = await import('../support/amis.ts');
   const moto = await startMoto({ env: { MOTO_AMIS_PATH: writeAmis() } });
   const fleet = await startTalosServer([]);
   const proxy = await startNodeProxy({ aws: clients(moto.endpoint, 'eu-central-1', HARNESS_KEY), fleetStatusUrl: fleet.statusUrl, subnet: '127.0.90' });
   try {
     const config = writeConfig(
-      exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }'], ['enabled: true ', 'enabled: false '], ['port: 51820', 'port: 51820\nservice:\n  enabled: false']),
+      exampleWith(['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 120, healthSeconds: 120 }'], ['enabled: true ', 'enabled: false '], ['port: 51820', 'port: 51820\nservice:\n  enabled: false'], NO_MONITORING),
     );
     const env = { ...awsEnv(moto.endpoint), NODE_EXTRA_CA_CERTS: CA_CERT, grpc_proxy: proxy.url };
     const state = mkdtempSync(join(tmpdir(), 'hybridctl-bench-state-'));

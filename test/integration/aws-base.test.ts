@@ -8,7 +8,17 @@ import {
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import { GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
-import { CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListRolePoliciesCommand,
+  ListUsersCommand,
+} from '@aws-sdk/client-iam';
 import { CreateKeyCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
 import {
   CreateBucketCommand,
@@ -30,7 +40,7 @@ import { type Clients, NOTHING, byComponent, clients, componentOf, counts, flowL
 import { type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
-const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 3, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
+const EXPECTED_COUNTS = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 3, roles: 1, profiles: 1, users: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
 
 // ecrLogin runs in this process with the standard credential chain: give it moto's fake keys.
 process.env.AWS_ACCESS_KEY_ID = 'testing';
@@ -133,14 +143,30 @@ describe('up from an empty account', () => {
     ).SecurityGroups?.[0];
     expect([defaultGroup?.IpPermissions, defaultGroup?.IpPermissionsEgress]).toEqual([[], []]);
 
-    // IAM: EC2 may assume the node role for instances of this account only, and it grants nothing yet.
+    // IAM: EC2 may assume the node role for instances of this account only; it grants only what the
+    // AWS shipper needs: its own site's partitions of the telemetry bucket, through the cluster key.
     const role = await aws.iam.send(new GetRoleCommand({ RoleName: 'hybridctl-demo-node' }));
     const trust = JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? ''));
     expect(trust.Statement).toEqual([
       { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } },
     ]);
-    expect((await aws.iam.send(new ListRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).PolicyNames).toEqual([]);
+    const lake = `hctl-demo-telemetry-${ACCOUNT}-eu-central-1`;
+    const shipperGrants = (site: string) => [
+      { Sid: 'ShipTelemetry', Effect: 'Allow', Action: 's3:PutObject', Resource: ['metrics', 'logs', 'states'].map((s) => `arn:aws:s3:::${lake}/signal=${s}/site=${site}/*`) },
+      { Sid: 'KeepWatermark', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::${lake}/_shipper/site=${site}/*` },
+      { Sid: 'EncryptThroughS3', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: inv.kmsKeys[0]?.meta?.Arn, Condition: { StringEquals: { 'kms:ViaService': 's3.eu-central-1.amazonaws.com' } } },
+    ];
+    expect((await aws.iam.send(new ListRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).PolicyNames).toEqual(['telemetry-shipper']);
+    const rolePolicy = await aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'telemetry-shipper' }));
+    expect(JSON.parse(decodeURIComponent(rolePolicy.PolicyDocument ?? '')).Statement).toEqual(shipperGrants('aws'));
     expect((await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'hybridctl-demo-node' }))).AttachedPolicies).toEqual([]);
+    // The on-prem shipper's user: the same grants on the on-prem partitions, nothing else, no key yet (the on-prem site makes it).
+    const users = (await aws.iam.send(new ListUsersCommand({ PathPrefix: '/hybridctl/demo/' }))).Users ?? [];
+    expect(users.map((u) => u.UserName)).toEqual(['hybridctl-demo-shipper-onprem']);
+    const userPolicy = await aws.iam.send(new GetUserPolicyCommand({ UserName: 'hybridctl-demo-shipper-onprem', PolicyName: 'telemetry-shipper' }));
+    expect(JSON.parse(decodeURIComponent(userPolicy.PolicyDocument ?? '')).Statement).toEqual(shipperGrants('onprem'));
+    expect((await aws.iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'hybridctl-demo-shipper-onprem' }))).AttachedPolicies).toEqual([]);
+    expect((await aws.iam.send(new ListAccessKeysCommand({ UserName: 'hybridctl-demo-shipper-onprem' }))).AccessKeyMetadata).toEqual([]);
     expect(inv.profiles[0]?.Roles?.map((r) => r.RoleName)).toEqual(['hybridctl-demo-node']);
 
     // KMS: rotation on, alias on the key.
@@ -255,7 +281,7 @@ describe('up from an empty account', () => {
     expect(parsed.sites.flatMap((s: { changes: unknown[] }) => s.changes)).toEqual([]);
     // The 23 of the base layer before, and the load balancer's group and rules, the VPC's default
     // group, the flow log and the state bucket's access logging.
-    expect(parsed.sites[0].summary.noop).toBe(28);
+    expect(parsed.sites[0].summary.noop).toBe(29);
   });
 
   it('down deletes everything tagged for the cluster and nothing else', async () => {

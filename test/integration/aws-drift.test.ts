@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIDERO, ami, writeAmis } from '../support/amis.ts';
 import { awsEnv, runCli, writeConfig } from '../support/cli.ts';
-import { EXAMPLE, exampleWith } from '../support/config.ts';
+import { EXAMPLE, NO_MONITORING, exampleWith } from '../support/config.ts';
 import { type Clients, byComponent, clients, flowLogs, inventory } from '../support/inventory.ts';
 import { HARNESS_KEY, type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 import { type NodeProxy, startNodeProxy } from '../support/node-proxy.ts';
@@ -367,6 +367,7 @@ describe("drift of an instance's metadata settings (IMDSv2 only, hop limit 1)", 
         ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 60, healthSeconds: 60 }'],
         ['enabled: true ', 'enabled: false '],
         ['port: 51820', 'port: 51820\nservice:\n  enabled: false'],
+        NO_MONITORING,
       ),
     );
     const result = await up();

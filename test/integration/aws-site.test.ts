@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SIDERO, ami, writeAmis } from '../support/amis.ts';
 import { startFaultProxy } from '../support/aws-fault-proxy.ts';
 import { awsEnv, killedAt, runCli, writeConfig } from '../support/cli.ts';
-import { exampleWith } from '../support/config.ts';
+import { NO_MONITORING, exampleWith } from '../support/config.ts';
 import { type Clients, NOTHING, byComponent, clients, componentOf, counts, flowLogs, inventory, recordedRequests } from '../support/inventory.ts';
 import { HARNESS_KEY, type Moto, type RecordedCall, startMoto } from '../support/moto.ts';
 import { type NodeProxy, startNodeProxy } from '../support/node-proxy.ts';
@@ -60,6 +60,7 @@ function siteConfig(cp = 3, workers = 2, extra: [string | RegExp, string][] = []
       ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { installSeconds: 60, healthSeconds: 60 }'],
       ['enabled: true ', 'enabled: false '],
       ['port: 51820', 'port: 51820\nservice:\n  enabled: false'],
+      NO_MONITORING,
       ...extra,
     ),
   );

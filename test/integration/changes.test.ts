@@ -76,7 +76,7 @@ describe('changing the config converges in place', () => {
     expect((await up(EXAMPLE)).code).toBe(0);
     await moto.record();
     expect((await up(exampleWith(['team: platform', 'team: data']))).code).toBe(0);
-    expect([...new Set(await mutations())].sort()).toEqual(['CreateTags', 'PutBucketTagging', 'TagInstanceProfile', 'TagResource', 'TagRole'].sort());
+    expect([...new Set(await mutations())].sort()).toEqual(['CreateTags', 'PutBucketTagging', 'TagInstanceProfile', 'TagResource', 'TagRole', 'TagUser'].sort());
   });
 });
 

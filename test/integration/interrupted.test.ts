@@ -15,7 +15,7 @@ import { EXAMPLE } from '../support/config.ts';
 import { type Clients, NOTHING, clients, counts, inventory } from '../support/inventory.ts';
 import { type Moto, changingCalls, startMoto } from '../support/moto.ts';
 
-const EXPECTED = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 3, roles: 1, profiles: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
+const EXPECTED = { vpcs: 1, subnets: 4, igws: 1, nats: 1, eips: 1, rts: 3, sgs: 3, roles: 1, profiles: 1, users: 1, aliases: 1, buckets: 2, kmsKeys: 1, repositories: 1, instances: 0, loadBalancers: 0, targetGroups: 0 };
 const TAGS = (component: string) => [
   { Key: 'hybridctl.dev/cluster', Value: 'demo' },
   { Key: 'hybridctl.dev/component', Value: component },

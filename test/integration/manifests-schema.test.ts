@@ -9,6 +9,7 @@ import { defaultKubernetesVersion } from '../../src/core/config/talos-versions.t
 import { serviceManifests } from '../../src/service/manifests.ts';
 import { pullSecretObject } from '../../src/service/pull-secret.ts';
 import { telemetryManifests } from '../../src/telemetry/manifests.ts';
+import { shipperManifests } from '../../src/telemetry/shipper-manifests.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { VENV } from '../support/paths.ts';
 
@@ -68,6 +69,30 @@ describe(`telemetry manifests against the Kubernetes ${schemaVersion} schemas`, 
     const result = await validate(objects);
     expect(result.code, result.output).toBe(0);
     expect(result.output).not.toMatch(/ERROR|WARN/);
+  });
+
+  it.each(['aws', 'onprem'] as const)("the %s shipper's objects validate; on AWS it uses the node role, on-prem its key Secret", async (site) => {
+    const target = { image: 'registry.example.com/readings@sha256:' + 'b'.repeat(64), pullSecret: 'hybridctl-registry', bucket: 'hctl-demo-telemetry-123456789012-eu-central-1', region: 'eu-central-1', withServiceLogs: true };
+    const objects = shipperManifests(config, site, target);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort()).toEqual(
+      [
+        'ClusterRole//hybridctl-shipper',
+        'ClusterRoleBinding//hybridctl-shipper',
+        'Deployment/monitoring/shipper',
+        'Role/readings/hybridctl-shipper-logs',
+        'RoleBinding/readings/hybridctl-shipper-logs',
+        'Service/monitoring/shipper',
+        'ServiceAccount/monitoring/shipper',
+      ].sort(),
+    );
+    const result = await validate(objects);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).not.toMatch(/ERROR|WARN/);
+    const pod = (objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: Record<string, any> } } }).spec.template.spec;
+    expect(pod.hostNetwork).toBe(site === 'aws');
+    expect(pod.containers[0].envFrom).toEqual(site === 'aws' ? [] : [{ secretRef: { name: 'shipper-aws-credentials' } }]);
+    expect(pod.containers[0].env).toContainEqual({ name: 'SHIPPER_BUCKET', value: target.bucket });
+    expect(pod.imagePullSecrets).toEqual([{ name: 'hybridctl-registry' }]);
   });
 
   it('the AWS Prometheus takes remote writes on its NodePort; the on-prem one sends them and takes none', () => {

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateBundle } from '../../src/talos/secrets.ts';
 import { awsEnv, killedAt, runCli, writeConfig } from '../support/cli.ts';
-import { exampleWith } from '../support/config.ts';
+import { NO_MONITORING, exampleWith } from '../support/config.ts';
 import { type FakeNode, type TalosFleet, nodeConfig, startTalosServer, talosCheck } from '../support/talos.ts';
 
 /**
@@ -33,6 +33,7 @@ function onpremConfig(nodes: FakeNode[], extra: [string | RegExp, string][] = []
     // The clusters only: the service on top is service-deploy.test.ts's, the VPN vpn.test.ts's.
     ['enabled: true ', 'enabled: false '],
     ['port: 51820', 'port: 51820\nservice:\n  enabled: false'],
+    NO_MONITORING,
     ...extra,
   );
   const config = writeConfig(text);

@@ -13,3 +13,6 @@ export function exampleWith(...replacements: [string | RegExp, string][]): strin
   }
   return text;
 }
+
+/** Replacements for exampleWith: a config that deploys no monitoring (for beds without a Kubernetes API, or tests about something else). */
+export const NO_MONITORING: [string, string] = ['  enabled: true                    # false: no monitoring', '  enabled: false                   # false: no monitoring'];

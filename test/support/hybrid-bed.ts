@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { writeAmis } from './amis.ts';
 import { awsEnv, runCli, writeConfig } from './cli.ts';
-import { exampleWith } from './config.ts';
+import { NO_MONITORING, exampleWith } from './config.ts';
 import { clients } from './inventory.ts';
 import { type Testbed, startTestbed } from './kube.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from './moto.ts';
@@ -64,6 +64,7 @@ function bedConfig(registry: Registry, cp: string, worker: string, service: stri
       ['controlPlane: { count: 3,', 'controlPlane: { count: 1,'],
       // Loopback addresses cannot carry a tunnel: the VPN has a bed of its own (vpn-bed.ts).
       ['enabled: true ', 'enabled: false '],
+      NO_MONITORING,
       ['workers: { count: 2,', 'workers: { count: 1,'],
       ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { reachSeconds: 2, installSeconds: 60, healthSeconds: 60 }'],
       [

@@ -11,7 +11,7 @@ import {
   EC2Client,
   type Filter,
 } from '@aws-sdk/client-ec2';
-import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
@@ -45,7 +45,7 @@ const tagged = (cluster: string): Filter[] => [{ Name: 'tag:hybridctl.dev/cluste
 /** Everything in the emulator that carries the cluster's tag (or, for untaggable things, its name). */
 export async function inventory(c: Clients, cluster: string) {
   const filters = tagged(cluster);
-  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories, instances, loadBalancers, targetGroups] = await Promise.all([
+  const [vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, users, aliases, buckets, kmsKeys, repositories, instances, loadBalancers, targetGroups] = await Promise.all([
     c.ec2.send(new DescribeVpcsCommand({ Filters: filters })).then((r) => r.Vpcs ?? []),
     c.ec2.send(new DescribeSubnetsCommand({ Filters: filters })).then((r) => r.Subnets ?? []),
     c.ec2.send(new DescribeInternetGatewaysCommand({ Filters: filters })).then((r) => r.InternetGateways ?? []),
@@ -55,6 +55,7 @@ export async function inventory(c: Clients, cluster: string) {
     c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })).then((r) => r.SecurityGroups ?? []),
     c.iam.send(new ListRolesCommand({ PathPrefix: `/hybridctl/${cluster}/` })).then((r) => r.Roles ?? []),
     c.iam.send(new ListInstanceProfilesCommand({ PathPrefix: `/hybridctl/${cluster}/` })).then((r) => r.InstanceProfiles ?? []),
+    c.iam.send(new ListUsersCommand({ PathPrefix: `/hybridctl/${cluster}/` })).then((r) => r.Users ?? []),
     c.kms.send(new ListAliasesCommand({})).then((r) => (r.Aliases ?? []).filter((a) => a.AliasName === `alias/hybridctl-${cluster}`)),
     c.s3.send(new ListBucketsCommand({})).then((r) => (r.Buckets ?? []).filter((b) => new RegExp(`^hctl-${cluster}-[a-z]+-\\d{12}-`).test(b.Name ?? ''))),
     liveTaggedKeys(c.kms, cluster),
@@ -65,12 +66,12 @@ export async function inventory(c: Clients, cluster: string) {
     c.elb.send(new DescribeLoadBalancersCommand({})).then((r) => (r.LoadBalancers ?? []).filter((lb) => lb.LoadBalancerName?.startsWith(`${cluster}-`))),
     c.elb.send(new DescribeTargetGroupsCommand({})).then((r) => (r.TargetGroups ?? []).filter((g) => g.TargetGroupName?.startsWith(`${cluster}-`))),
   ]);
-  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, aliases, buckets, kmsKeys, repositories, instances, loadBalancers, targetGroups };
+  return { vpcs, subnets, igws, nats, eips, rts, sgs, roles, profiles, users, aliases, buckets, kmsKeys, repositories, instances, loadBalancers, targetGroups };
 }
 
 export type Inventory = Awaited<ReturnType<typeof inventory>>;
 
-export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, aliases: 0, buckets: 0, kmsKeys: 0, repositories: 0, instances: 0, loadBalancers: 0, targetGroups: 0 };
+export const NOTHING = { vpcs: 0, subnets: 0, igws: 0, nats: 0, eips: 0, rts: 0, sgs: 0, roles: 0, profiles: 0, users: 0, aliases: 0, buckets: 0, kmsKeys: 0, repositories: 0, instances: 0, loadBalancers: 0, targetGroups: 0 };
 
 export function counts(inv: Inventory): Record<keyof Inventory, number> {
   return Object.fromEntries(Object.entries(inv).map(([k, v]) => [k, v.length])) as Record<keyof Inventory, number>;

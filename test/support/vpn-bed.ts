@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeAmis } from './amis.ts';
 import { awsEnv, runCli, writeConfig } from './cli.ts';
-import { exampleWith } from './config.ts';
+import { NO_MONITORING, exampleWith } from './config.ts';
 import { LB_DNS, startTalosSites } from './hybrid-bed.ts';
 import { type Testbed, startTestbed } from './kube.ts';
 import { type Moto, startMoto } from './moto.ts';
@@ -157,6 +157,8 @@ function bedConfig(registry: Registry, LAN: Lan, replacements: [string | RegExp,
       'port: 51820',
       `port: 51820\nservice:\n  rolloutSeconds: 60\n  image:\n    registry: ${registry.url}\n    repository: team/readings\n    tag: v1\n    credentials: { usernameEnv: REGISTRY_USER, passwordEnv: REGISTRY_PASSWORD }\n`,
     ],
+    // The VPN and failover tests are about the tunnel and the entry; monitoring has tests of its own.
+    NO_MONITORING,
     ...replacements,
   );
 }

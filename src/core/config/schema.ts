@@ -118,6 +118,20 @@ const trafficSection = z.strictObject({
     .optional(),
 });
 
+/** Prometheus on each site, and the shipper that writes metrics, logs and states into the telemetry bucket. */
+const monitoringSection = z.strictObject({
+  /** Build monitoring with `up` (false: no Prometheus, no shipper). */
+  enabled: z.boolean().default(true),
+  /** How long each site's Prometheus keeps samples (Prometheus duration, like 15d or 12h). */
+  retention: z.string().regex(/^\d+[smhdwy]$/, { message: 'is not a Prometheus duration (expected like 15d)' }).default('15d'),
+  /** The data lake's shipper: one per site, writing a window of telemetry every intervalMinutes. */
+  shipper: z
+    .strictObject({ enabled: z.boolean().default(true), intervalMinutes: z.int().min(1).max(60).default(5) })
+    .default({ enabled: true, intervalMinutes: 5 }),
+  /** Remote-write both sites into an Amazon Managed Service for Prometheus workspace (else into the AWS site's Prometheus). */
+  managedPrometheus: z.boolean().default(false),
+});
+
 export const configSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
@@ -209,6 +223,7 @@ export const configSchema = z.strictObject({
       tunnelCidr: cidr.default(VPN_TUNNEL_CIDR),
     })
     .default({ enabled: true, type: 'wireguard', port: 51820, awsGateway: { instanceType: 't3.small', diskGiB: 20 }, tunnelCidr: VPN_TUNNEL_CIDR }),
+  monitoring: monitoringSection.default({ enabled: true, retention: '15d', shipper: { enabled: true, intervalMinutes: 5 }, managedPrometheus: false }),
 });
 
 export type HybridConfig = z.output<typeof configSchema>;

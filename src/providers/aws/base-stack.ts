@@ -4,6 +4,7 @@ import { ebsEncryptionKind, EBS_ENCRYPTION_ID } from './kinds/ebs-encryption.ts'
 import { ecrPrefix, ecrRepositoryKind } from './kinds/ecr-repository.ts';
 import { instanceProfileKind } from './kinds/instance-profile.ts';
 import { iamRoleKind, type PolicyDocument } from './kinds/iam-role.ts';
+import { iamUserKind } from './kinds/iam-user.ts';
 import { internetGatewayKind } from './kinds/internet-gateway.ts';
 import { KMS_ALIAS_ID, kmsAliasKind } from './kinds/kms-alias.ts';
 import { clusterKeyPolicy, kmsKeyKind } from './kinds/kms-key.ts';
@@ -20,6 +21,7 @@ import { subnetKind } from './kinds/subnet.ts';
 import { vpcKind } from './kinds/vpc.ts';
 import { bucketName, iamName, kmsAlias, nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets, natZones } from './network-plan.ts';
+import { shipperPolicy } from './lake-grants.ts';
 import type { AwsProvider } from './provider.ts';
 import { type CrossSitePort, type ServiceEntry, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
 
@@ -108,13 +110,23 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
   // Security Hub EC2.2: the VPC's default group admits and sends nothing (nothing of ours uses it).
   add(DEFAULT_SG_ID, defaultSecurityGroupKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs) }));
 
-  add('node-role', iamRoleKind, [], () => ({
+  const ships = config.monitoring.enabled && config.monitoring.shipper.enabled;
+  add('node-role', iamRoleKind, ships ? ['kms-key'] : [], (refs) => ({
     roleName: iamName(config.metadata.name, 'node'),
     description: `Talos nodes of hybridctl cluster ${config.metadata.name}`,
     trustPolicy: ec2TrustPolicy(provider.account),
-    inlinePolicies: {},
+    // The AWS site's shipper runs in the host's network and writes with this role.
+    inlinePolicies: ships ? { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), 'aws', refs.get('kms-key', 'arn') as string, provider.region) } : {},
     tags: tags('node-role'),
   }));
+  if (ships) {
+    // The on-prem shipper has no instance role: a user of its own, allowed the same on its own site's partitions.
+    add(SHIPPER_USER_ID, iamUserKind, ['kms-key'], (refs) => ({
+      userName: iamName(config.metadata.name, SHIPPER_USER_ID),
+      inlinePolicies: { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), 'onprem', refs.get('kms-key', 'arn') as string, provider.region) },
+      tags: tags(SHIPPER_USER_ID),
+    }));
+  }
   add('node-profile', instanceProfileKind, ['node-role'], (refs) => ({
     profileName: iamName(config.metadata.name, 'node'),
     roleName: refs.get('node-role', 'roleName'),
@@ -186,6 +198,9 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
 }
 
 export const ECR_REPOSITORY_ID = 'image-repository';
+
+/** The on-prem shipper's IAM user (iamName gives its name). */
+export const SHIPPER_USER_ID = 'shipper-onprem';
 
 export const FLOW_LOG_ID = 'vpc-flow-log';
 

@@ -139,7 +139,7 @@ export const iamRoleKind: AwsKind<IamRoleSpec, IamRoleState> = {
 };
 
 /** IAM returns policy documents URL-encoded. */
-function parsePolicy(document: string | undefined): unknown {
+export function parsePolicy(document: string | undefined): unknown {
   if (!document) return undefined;
   const text = document.trimStart().startsWith('{') ? document : decodeURIComponent(document);
   return JSON.parse(text);

@@ -1,0 +1,128 @@
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, GetUserCommand, type IAMClient, ListAccessKeysCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
+import type { ResourceKind } from '../core/engine/model.ts';
+import { requireClient } from '../kube/access.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { LABEL_CLUSTER, LABEL_COMPONENT, type KubeSite } from '../kube/object-kind.ts';
+import { MONITORING_NAMESPACE } from './prometheus-config.ts';
+import { SHIPPER_CREDENTIALS_SECRET } from './shipper-manifests.ts';
+
+export const SHIPPER_CREDENTIALS_ID = 'shipper-credentials';
+/** A key older than this is replaced by the next `up`. */
+export const ROTATE_AFTER_DAYS = 30;
+const ANNOTATION_KEY = 'hybridctl.dev/access-key-id';
+const ANNOTATION_CREATED = 'hybridctl.dev/created-at';
+const SECRET_REF = { apiVersion: 'v1', kind: 'Secret', metadata: { name: SHIPPER_CREDENTIALS_SECRET, namespace: MONITORING_NAMESPACE } };
+
+/** The IAM user whose key the on-prem shipper gets; the AWS site makes the user. */
+export interface ShipperKeySource {
+  iam: IAMClient;
+  userName: string;
+  /** How long to wait for the user when the AWS site is being built in the same run (0: it must exist). */
+  waitMs: number;
+}
+
+export interface ShipperCredentialsState {
+  accessKeyId: string;
+  createdAt: string;
+}
+
+/**
+ * The on-prem shipper's AWS key, as a Secret in the monitoring namespace. `up` makes a new key
+ * when there is none or it is older than ROTATE_AFTER_DAYS, writes it, and then deletes the
+ * user's other keys. The secret part goes from IAM to the Secret and nowhere else (no state file,
+ * no output).
+ */
+export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<Record<string, never>, ShipperCredentialsState, KubeSite> {
+  return {
+    kind: 'shipper-credentials',
+
+    async observe({ provider }) {
+      const client = await provider.kube();
+      const state = client && (await keyInSecret(client, provider.cluster));
+      return state ? [{ id: SHIPPER_CREDENTIALS_ID, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state }] : [];
+    },
+
+    diff(state) {
+      const age = Date.now() - new Date(state.createdAt).getTime();
+      if (!state.accessKeyId || !(age < ROTATE_AFTER_DAYS * 86_400_000)) return { changes: [{ field: 'key', from: `made ${state.createdAt || 'never'}`, to: 'rotated' }] };
+      return { changes: [] };
+    },
+
+    describe() {
+      return { user: source.userName, secret: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, rotation: `every ${ROTATE_AFTER_DAYS} days` };
+    },
+
+    async create(_spec, ctx) {
+      const client = await requireClient(ctx.provider);
+      const current = (await keyInSecret(client, ctx.provider.cluster))?.accessKeyId;
+      await waitForUser(source, ctx.signal);
+      // IAM allows two keys a user: keep only the one in use while the next is made.
+      for (const id of await keyIds(source)) if (id !== current) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: id }));
+      const made = await source.iam.send(new CreateAccessKeyCommand({ UserName: source.userName }));
+      const key = made.AccessKey;
+      if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error(`iam:CreateAccessKey for ${source.userName} returned no key`);
+      const createdAt = (key.CreateDate ?? new Date()).toISOString();
+      await client.apply(credentialsSecret(ctx.provider.cluster, key.AccessKeyId, key.SecretAccessKey, createdAt), ctx.provider.forceConflicts);
+      if (current) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: current })).catch(ignoreMissing);
+      return { id: ctx.id, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state: { accessKeyId: key.AccessKeyId, createdAt } };
+    },
+
+    async update(_found, spec, _changes, ctx) {
+      return this.create(spec, ctx);
+    },
+
+    async destroy(found, ctx) {
+      const client = await ctx.provider.kube();
+      await client?.delete(SECRET_REF);
+      if (found.state.accessKeyId) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: found.state.accessKeyId })).catch(ignoreMissing);
+    },
+
+    outputs() {
+      return { name: SHIPPER_CREDENTIALS_SECRET };
+    },
+  };
+}
+
+async function keyInSecret(client: KubeClient, cluster: string): Promise<ShipperCredentialsState | undefined> {
+  const secret = await client.get<KubeObject>(SECRET_REF);
+  if (!secret || secret.metadata.labels?.[LABEL_CLUSTER] !== cluster) return undefined;
+  const a = secret.metadata.annotations ?? {};
+  return { accessKeyId: a[ANNOTATION_KEY] ?? '', createdAt: a[ANNOTATION_CREATED] ?? '' };
+}
+
+function credentialsSecret(cluster: string, accessKeyId: string, secretAccessKey: string, createdAt: string): KubeObject {
+  return {
+    ...SECRET_REF,
+    metadata: {
+      ...SECRET_REF.metadata,
+      labels: { 'app.kubernetes.io/managed-by': 'hybridctl', [LABEL_CLUSTER]: cluster, [LABEL_COMPONENT]: 'telemetry' },
+      annotations: { [ANNOTATION_KEY]: accessKeyId, [ANNOTATION_CREATED]: createdAt },
+    },
+    type: 'Opaque',
+    stringData: { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey },
+  } as KubeObject;
+}
+
+async function keyIds(source: ShipperKeySource): Promise<string[]> {
+  const listed = await source.iam.send(new ListAccessKeysCommand({ UserName: source.userName }));
+  return (listed.AccessKeyMetadata ?? []).flatMap((k) => (k.AccessKeyId ? [k.AccessKeyId] : []));
+}
+
+async function waitForUser(source: ShipperKeySource, signal: AbortSignal | undefined): Promise<void> {
+  const deadline = Date.now() + source.waitMs;
+  for (;;) {
+    try {
+      await source.iam.send(new GetUserCommand({ UserName: source.userName }));
+      return;
+    } catch (error) {
+      if (!(error instanceof NoSuchEntityException)) throw error;
+      if (Date.now() >= deadline) throw new Error(`IAM user ${source.userName} does not exist: \`hybridctl up --site aws\` makes it`);
+    }
+    signal?.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+function ignoreMissing(error: unknown): void {
+  if (!(error instanceof NoSuchEntityException)) throw error;
+}
