@@ -15,6 +15,7 @@ Examples:
   $ hybridctl image push && hybridctl up  push the sample service's image, then deploy it to both sites
   $ hybridctl vpn check                 prove the site-to-site VPN carries traffic both ways
   $ hybridctl failover --to onprem      move the service's traffic to on-prem, make-before-break
+  $ hybridctl data query "SELECT site, count(*) FROM logs GROUP BY site"   ask the data lake (DuckDB, locally)
   $ hybridctl down --yes                delete everything the cluster owns
   $ hybridctl unlock                    free the run lock of a run that was killed (asks first)
 
@@ -60,11 +61,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--profile <name>', 'AWS profile to use (default: AWS_PROFILE, then the default credential chain)')
     .option('--region <region>', 'AWS region; must match aws.region in the config')
     .option('--endpoint-url <url>', 'send every AWS call here, e.g. an emulator (default: AWS_ENDPOINT_URL)')
-    .addOption(new Option('-o, --output <format>', 'text for people, json for scripts').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'text for people, json for scripts (csv: data query only)').choices(['text', 'json', 'csv']).default('text'))
     .option('--no-color', 'no colours (NO_COLOR=1 does the same)')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, actionCommand) => {
+      const output = (actionCommand.optsWithGlobals() as { output?: string }).output;
+      if (output === 'csv' && actionCommand.name() !== 'query')
+        throw new UsageError(`-o csv: \`${actionCommand.name()}\` prints text or json; csv is for \`data query\``);
+    });
 
   program
     .command('init')
@@ -192,7 +198,56 @@ command finishes the same failover. The site traffic goes to is kept in the stat
     .option('--tag <tag>', 'the readable tag (default: service.image.tag, else v<version>)')
     .action(configured(async () => ({ run: (await import('./commands/image.ts')).runPush })));
 
+  addDataCommands(program, configured);
   return program;
+}
+
+const DATA_EXAMPLES = `
+Examples:
+  $ hybridctl data ls
+  $ hybridctl data query "SELECT site, count(*) AS lines FROM logs GROUP BY site"
+  $ hybridctl data query --since 6h --site aws "SELECT route, avg(duration_ms) FROM logs WHERE msg = 'request' GROUP BY route"
+  $ hybridctl data query -o csv "SELECT ts, value FROM metrics WHERE name = 'http_requests_total'" > requests.csv
+  $ hybridctl data query --engine athena "SELECT site, count(*) FROM logs WHERE dt = current_date GROUP BY site"
+
+Tables: metrics, logs, states, flows (docs/DATA.md lists their columns); every table also has
+site, dt (DATE) and hour (INTEGER) from its partition path. Times are UTC.
+Output: a table; -o csv; -o json (an array of one object per row). Progress goes to stderr.
+
+The local engine (DuckDB, the default) copies the partitions a query needs (only those of the
+tables it names, pruned by --site and --since) from the telemetry bucket into a cache, then reads
+the copies: no internet needed beyond S3 itself. The cache is ~/.cache/hybridctl/lake/<bucket>/
+($XDG_CACHE_HOME, $HYBRIDCTL_CACHE_DIR or --cache-dir move it); an object already copied, with the
+same ETag and size, is never fetched again; nothing is evicted: delete the folder to reclaim space.
+--engine athena runs the SQL in the cluster's Athena workgroup (<cluster>-telemetry) on the Glue
+database <cluster>_telemetry, which \`up\` registers; no data comes to this machine but the result.
+
+Exit codes: 0 answered, 1 failed while reading (S3, Athena), 2 bad usage or SQL the engine refuses.`;
+
+function addDataCommands(program: Command, configured: (load: Loader) => (...args: unknown[]) => Promise<void>): void {
+  const data = program.command('data').description('the data lake in the telemetry bucket: metrics, logs, system states and flow logs of both sites');
+  data
+    .command('ls')
+    .description('per signal and site: how many objects, their size, the newest one\'s age')
+    .addHelpText('after', '\nExamples:\n  $ hybridctl data ls\n  $ hybridctl data ls -o json')
+    .action(configured(async () => ({ run: (await import('./commands/data.ts')).runLs })));
+  data
+    .command('query')
+    .description('answer SQL from the lake: locally with DuckDB over cached copies (default), or with Athena')
+    .argument('<sql>', 'the query; tables: metrics, logs, states, flows')
+    .addOption(new Option('--engine <engine>', 'where the SQL runs').choices(['duckdb', 'athena']).default('duckdb'))
+    .option('--since <when>', 'only data since: a duration (30m, 6h, 2d, 1w) or a time (2026-11-30, 2026-11-30T08:00:00Z)')
+    .addOption(new Option('--site <site>', "only this site's data").choices(['aws', 'onprem']))
+    .option('--cache-dir <dir>', 'where copies of the lake are kept (default: ~/.cache/hybridctl)')
+    .option('--refresh', 'fetch the needed objects again even when the cache holds them')
+    .option('--no-cache', 'fetch into a temporary folder, removed afterwards')
+    .addHelpText('after', DATA_EXAMPLES)
+    .action(async (sql: string, _options: unknown, command: Command) =>
+      configured(async () => {
+        const { runQuery } = await import('./commands/data.ts');
+        return { run: (options: never, config: never) => runQuery(sql, options, config) };
+      })(command),
+    );
 }
 
 /** Runs the CLI and returns the exit code. */

@@ -17,6 +17,7 @@ import { type ShipperPlacement, telemetryStack } from './telemetry/stack.ts';
 import { bucketName, iamName } from './providers/aws/naming.ts';
 import { SHIPPER_USER_ID } from './providers/aws/base-stack.ts';
 import { iamUserKind } from './providers/aws/kinds/iam-user.ts';
+import { catalogKinds, catalogNodes } from './telemetry/lake-catalog.ts';
 import { MONITORING_NAMESPACE } from './telemetry/prometheus-config.ts';
 import { SHIPPER_CREDENTIALS_ID, shipperCredentialsKind } from './telemetry/shipper-credentials.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
@@ -119,6 +120,8 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     const images =
       session.offline || options.layer === 'base' || options.forDown ? unresolved : await resolveNodeImages(config, session.provider.clients, session.zones);
     const traffic = entry ? trafficAwsNodes(config, site, config.service.activeSite) : [];
+    // The lake's catalog stays with the stack while the lake is read: only monitoring removes it.
+    const catalog = config.monitoring.enabled ? catalogNodes(config, site) : [];
     const stack: SiteStack = {
       site: 'aws',
       title: `AWS site: cluster ${site.cluster} in ${site.region}, account ${site.account}${session.identity ? ` as ${session.identity}` : ''}`,
@@ -126,6 +129,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
       provider: site,
       nodes: [
         ...base,
+        ...catalog,
         ...nodeStack(config, site, session.zones, images),
         ...(vpn?.awsNodes(site, session.zones, images) ?? []),
         ...traffic,
@@ -133,7 +137,11 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
       offline: session.offline,
       parts: { service: [], traffic: traffic.map((n) => n.id) },
       // What a feature the config turned off left behind is still found, so `up` and `down` delete it.
-      alsoObserve: [...(entry && !config.traffic.dns ? dnsLeftovers() : []), ...(ships ? [] : [iamUserKind])] as AnyKind<unknown>[],
+      alsoObserve: [
+        ...(entry && !config.traffic.dns ? dnsLeftovers() : []),
+        ...(ships ? [] : [iamUserKind]),
+        ...(catalog.length > 0 ? [] : catalogKinds()),
+      ] as AnyKind<unknown>[],
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withKube(stack));
   }

@@ -10,7 +10,8 @@ export interface GlobalOptions {
   profile?: string;
   region?: string;
   endpointUrl?: string;
-  output: 'text' | 'json';
+  /** csv: `data query` only (the program refuses it elsewhere). */
+  output: 'text' | 'json' | 'csv';
   color: boolean;
   site?: SiteName;
   layer?: 'base';

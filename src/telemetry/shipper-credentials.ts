@@ -62,7 +62,8 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
       const key = made.AccessKey;
       if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error(`iam:CreateAccessKey for ${source.userName} returned no key`);
       const createdAt = (key.CreateDate ?? new Date()).toISOString();
-      await client.apply(credentialsSecret(ctx.provider.cluster, key.AccessKeyId, key.SecretAccessKey, createdAt), ctx.provider.forceConflicts);
+      // The Secret is wholly hybridctl's: a hand edit must not keep a new key from landing after IAM made it.
+      await client.apply(credentialsSecret(ctx.provider.cluster, key.AccessKeyId, key.SecretAccessKey, createdAt), true);
       if (current) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: current })).catch(ignoreMissing);
       return { id: ctx.id, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state: { accessKeyId: key.AccessKeyId, createdAt } };
     },

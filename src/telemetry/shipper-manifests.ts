@@ -9,6 +9,8 @@ export const TALOS_LOG_NODE_PORT = 30514;
 /** The on-prem shipper's AWS key (it has no instance role), written by `up`. */
 export const SHIPPER_CREDENTIALS_SECRET = 'shipper-aws-credentials';
 
+type PodSpec = { hostNetwork?: boolean; dnsPolicy?: string; containers: { envFrom?: unknown[] }[] };
+
 export interface ShipperTarget {
   /** The service image, which carries /shipper. */
   image: string;
@@ -37,10 +39,15 @@ export function shipperManifests(config: HybridConfig, site: SiteName, target: S
     logNamespace: SERVICE_NAMESPACE,
     talosPort: TALOS_LOG_PORT,
     talosNodePort: TALOS_LOG_NODE_PORT,
-    hostNetwork: String(onAws),
-    dnsPolicy: onAws ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
-    envFrom: onAws ? '[]' : `[{ secretRef: { name: ${SHIPPER_CREDENTIALS_SECRET} } }]`,
   };
   const templates = target.withServiceLogs ? ['shipper', 'shipper-logs'] : ['shipper'];
-  return labelled(withPullSecret(renderTemplates(TEMPLATE_DIR, templates, values), target.pullSecret), config.metadata.name, 'telemetry');
+  const objects = renderTemplates(TEMPLATE_DIR, templates, values);
+  const pod = (objects.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: PodSpec } } } | undefined)?.spec.template.spec;
+  if (pod && onAws) {
+    // The node role reaches pods in the host's network only: IMDSv2's hop limit 1 keeps other pods away from it.
+    pod.hostNetwork = true;
+    pod.dnsPolicy = 'ClusterFirstWithHostNet';
+  }
+  if (pod && !onAws) for (const container of pod.containers) container.envFrom = [{ secretRef: { name: SHIPPER_CREDENTIALS_SECRET } }];
+  return labelled(withPullSecret(objects, target.pullSecret), config.metadata.name, 'telemetry');
 }

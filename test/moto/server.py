@@ -29,6 +29,9 @@
    "reason": ..., "description": ...}}}, which replaces that group's overrides. A registered
    target with an override reports it in DescribeTargetHealth; every other target is reported
    as moto does.
+8. Athena UpdateWorkGroup, which moto lacks: the workgroup's description and configuration
+   change as the Athena API reference says (ResultConfigurationUpdates replace or, with the
+   Remove* flags, clear the result settings; the other fields replace theirs).
 """
 
 import json
@@ -37,6 +40,7 @@ import sys
 import threading
 import time
 
+from moto.athena.responses import AthenaResponse
 from moto.core.responses import ActionResult
 from moto.ec2.models import elastic_ip_addresses
 from moto.ec2.models.flow_logs import FlowLogsBackend
@@ -185,6 +189,32 @@ def _create_flow_logs_in_folder(self, *args, **kwargs):
 
 
 FlowLogsBackend.create_flow_logs = _create_flow_logs_in_folder
+
+
+def _update_work_group(self: AthenaResponse) -> str:
+    group = self.athena_backend.work_groups.get(self._get_param("WorkGroup"))
+    if group is None:
+        return self.error("WorkGroup does not exist", 400)
+    if self._get_param("Description") is not None:
+        group.description = self._get_param("Description")
+    updates = self._get_param("ConfigurationUpdates") or {}
+    configuration = group.configuration
+    result_updates = updates.get("ResultConfigurationUpdates") or {}
+    result = dict(configuration.get("ResultConfiguration") or {})
+    for field in ("OutputLocation", "EncryptionConfiguration", "ExpectedBucketOwner", "AclConfiguration"):
+        if result_updates.get(f"Remove{field}"):
+            result.pop(field, None)
+        elif field in result_updates:
+            result[field] = result_updates[field]
+    if result_updates:
+        configuration["ResultConfiguration"] = result
+    for field, value in updates.items():
+        if field != "ResultConfigurationUpdates" and not field.startswith("Remove"):
+            configuration[field] = value
+    return "{}"
+
+
+AthenaResponse.update_work_group = _update_work_group
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -52,7 +52,7 @@ export function awsKubeconfig(testbed: Testbed, proxyPort: number): string {
   return path;
 }
 
-function bedConfig(registry: Registry, cp: string, worker: string, service: string): string {
+function bedConfig(registry: Registry, cp: string, worker: string, service: string, monitoring: boolean): string {
   return writeConfig(
     exampleWith(
       ['cidr: 192.168.10.0/24', `cidr: ${cp.split('.').slice(0, 3).join('.')}.0/24`],
@@ -64,7 +64,7 @@ function bedConfig(registry: Registry, cp: string, worker: string, service: stri
       ['controlPlane: { count: 3,', 'controlPlane: { count: 1,'],
       // Loopback addresses cannot carry a tunnel: the VPN has a bed of its own (vpn-bed.ts).
       ['enabled: true ', 'enabled: false '],
-      NO_MONITORING,
+      ...(monitoring ? [] : [NO_MONITORING]),
       ['workers: { count: 2,', 'workers: { count: 1,'],
       ['version: v1.13.9', 'version: v1.13.9\n  timeouts: { reachSeconds: 2, installSeconds: 60, healthSeconds: 60 }'],
       [
@@ -102,7 +102,8 @@ export async function startTalosSites(
   return { fleets: { aws, onprem }, proxy };
 }
 
-export async function startHybridBed(at: HybridBedAddresses): Promise<HybridBed> {
+/** `monitoring`: deploy it too (the service's own tests leave it out). */
+export async function startHybridBed(at: HybridBedAddresses, options: { monitoring?: boolean } = {}): Promise<HybridBed> {
   const cp = `${at.onpremNet}.11`;
   const worker = `${at.onpremNet}.21`;
   const stops: (() => Promise<unknown>)[] = [];
@@ -134,7 +135,7 @@ export async function startHybridBed(at: HybridBedAddresses): Promise<HybridBed>
       REGISTRY_PASSWORD: registry.password,
       ...(await goEnv()),
     });
-    const config = (service = '') => bedConfig(registry, cp, worker, service);
+    const config = (service = '') => bedConfig(registry, cp, worker, service, options.monitoring ?? false);
     const push = await runCli(['image', 'push', '-c', config(), '-o', 'json'], env);
     if (push.code !== 0) throw new Error(`image push failed: ${push.stdout}${push.stderr}`);
     return { moto, registry, kube, env, onpremCp: cp, digest: JSON.parse(push.stdout).digest, config, stop };

@@ -1,6 +1,8 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -40,6 +42,9 @@ export class AwsClients {
     this.credentials = defaultProvider(settings.profile ? { profile: settings.profile } : {});
   }
 
+  get athena(): AthenaClient {
+    return this.client('athena', (c) => new AthenaClient(c));
+  }
   get ec2(): EC2Client {
     return this.client('ec2', (c) => new EC2Client(c));
   }
@@ -48,6 +53,9 @@ export class AwsClients {
   }
   get elb(): ElasticLoadBalancingV2Client {
     return this.client('elb', (c) => new ElasticLoadBalancingV2Client(c));
+  }
+  get glue(): GlueClient {
+    return this.client('glue', (c) => new GlueClient(c));
   }
   get iam(): IAMClient {
     return this.client('iam', (c) => new IAMClient(c));

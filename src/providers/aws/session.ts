@@ -13,6 +13,8 @@ export interface AwsConnectOptions {
   endpoint?: string;
   /** plan and --dry-run may go on without credentials, against an empty account. */
   allowOffline: boolean;
+  /** Commands that place nothing (`data`) skip the zone lookup: one call less, and no ec2 permission needed. */
+  skipZones?: boolean;
 }
 
 export interface AwsSession {
@@ -61,7 +63,8 @@ export async function connectAws(config: HybridConfig, options: AwsConnectOption
     throw error;
   }
   const provider: AwsProvider = { ...base, account: identity.Account ?? '' };
-  return { provider, zones: await resolveZones(config, clients), offline: false, ...(identity.Arn ? { identity: identity.Arn } : {}) };
+  const zones = options.skipZones ? [] : await resolveZones(config, clients);
+  return { provider, zones, offline: false, ...(identity.Arn ? { identity: identity.Arn } : {}) };
 }
 
 const sessions = new Map<string, Promise<AwsSession>>();

@@ -1,0 +1,107 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { type HybridBed, startHybridBed } from '../support/hybrid-bed.ts';
+import { clients } from '../support/inventory.ts';
+import { isWrite } from '../support/kube.ts';
+import { changingCalls } from '../support/moto.ts';
+
+/**
+ * Monitoring as `up` deploys it onto both sites' real control planes (kwok runs the pods): what
+ * each API server holds afterwards, the on-prem shipper's key as IAM (moto) and the Secret hold
+ * it, a second run that writes nothing, and the key's rotation.
+ */
+const NS = 'monitoring';
+const USER = 'hybridctl-demo-shipper-onprem';
+
+let bed: HybridBed;
+let stateDir: string;
+
+beforeAll(async () => {
+  bed = await startHybridBed({ onpremNet: '127.0.42', awsApi: '127.0.43.1', awsNodesNet: '127.0.44' }, { monitoring: true });
+  stateDir = mkdtempSync(join(tmpdir(), 'hybridctl-state-'));
+}, 600_000);
+
+afterAll(async () => {
+  await bed?.stop();
+});
+
+const up = () => runCli(['up', '--state-dir', stateDir, '-c', bed.config('  loadgen: { enabled: false }\n')], bed.env);
+
+async function getJson(site: 'aws' | 'onprem', ...args: string[]) {
+  const result = await execa('kubectl', ['--kubeconfig', join(stateDir, `kubeconfig-${site}`), ...args, '-o', 'json'], { reject: false });
+  if (result.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')} (${site}): ${result.stderr}`);
+  return JSON.parse(String(result.stdout));
+}
+
+const keysInIam = async () => ((await clients(bed.moto.endpoint).iam.send(new ListAccessKeysCommand({ UserName: USER }))).AccessKeyMetadata ?? []).map((k) => k.AccessKeyId);
+const secretKey = async () => {
+  const secret = await getJson('onprem', 'get', 'secret', 'shipper-aws-credentials', '-n', NS);
+  return { id: Buffer.from(secret.data.AWS_ACCESS_KEY_ID, 'base64').toString(), annotations: secret.metadata.annotations as Record<string, string> };
+};
+
+describe('monitoring on both sites', () => {
+  it('deploys Prometheus, the exporters and the shipper, each site with its own configuration', { timeout: 600_000 }, async () => {
+    const result = await up();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const bucket = `hctl-demo-telemetry-123456789012-eu-central-1`;
+    for (const site of ['aws', 'onprem'] as const) {
+      const deployments = Object.fromEntries((await getJson(site, 'get', 'deployments', '-n', NS)).items.map((d: any) => [d.metadata.name, d]));
+      expect(Object.keys(deployments).sort(), site).toEqual(['kube-state-metrics', 'prometheus', 'shipper']);
+      for (const d of Object.values(deployments) as any[]) expect(d.status.readyReplicas, `${site} ${d.metadata.name}`).toBe(1);
+      const daemonSet = await getJson(site, 'get', 'daemonset', 'node-exporter', '-n', NS);
+      expect(daemonSet.status.desiredNumberScheduled, site).toBe(2);
+
+      const prometheus = parse((await getJson(site, 'get', 'configmap', 'prometheus-config', '-n', NS)).data['prometheus.yml']);
+      expect(prometheus.global.external_labels).toEqual({ cluster: 'demo' });
+      // This bed has no VPN, so the on-prem Prometheus has no way to the AWS one (prometheus.test renders it with one).
+      expect(prometheus.remote_write, site).toBeUndefined();
+      const args: string[] = deployments.prometheus.spec.template.spec.containers[0].args;
+      expect(args.includes('--web.enable-remote-write-receiver'), site).toBe(site === 'aws');
+
+      const shipper = deployments.shipper.spec.template.spec;
+      expect(shipper.containers[0].image).toBe(`${bed.registry.host}/team/readings@${bed.digest}`);
+      expect(shipper.containers[0].command).toEqual(['/shipper']);
+      expect(shipper.containers[0].env).toEqual(expect.arrayContaining([{ name: 'SHIPPER_SITE', value: site }, { name: 'SHIPPER_BUCKET', value: bucket }]));
+      expect(Boolean(shipper.hostNetwork), site).toBe(site === 'aws');
+      expect(shipper.imagePullSecrets).toEqual([{ name: 'hybridctl-registry' }]);
+      // The shipper reads the service's logs in its namespace only.
+      const role = await getJson(site, 'get', 'role', 'hybridctl-shipper-logs', '-n', 'readings');
+      expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }]);
+    }
+    // On-prem there is no instance role: the shipper's key is in a Secret, and IAM holds that key and no other.
+    const key = await secretKey();
+    expect(await keysInIam()).toEqual([key.id]);
+    expect((await getJson('aws', 'get', 'secrets', '-n', NS, '-l', 'hybridctl.dev/cluster=demo')).items.map((s: any) => s.metadata.name)).toEqual(['hybridctl-registry']);
+  });
+
+  it('a second run writes nothing to either API server or to AWS', { timeout: 600_000 }, async () => {
+    const before = { aws: bed.kube.aws.adminRequests().length, onprem: bed.kube.onprem.adminRequests().length };
+    await bed.moto.record();
+    const result = await up();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout, result.stdout).toMatch(/nothing to do: all \d+ resources match the config/);
+    for (const site of ['aws', 'onprem'] as const) expect(bed.kube[site].adminRequests().slice(before[site]).filter(isWrite), site).toEqual([]);
+    expect(changingCalls(await bed.moto.calls())).toEqual([]);
+  });
+
+  it('rotates the on-prem key once it is older than 30 days, and deletes the old one', { timeout: 600_000 }, async () => {
+    const old = await secretKey();
+    const aged = new Date(Date.now() - 31 * 86_400_000).toISOString();
+    const annotate = await execa('kubectl', ['--kubeconfig', join(stateDir, 'kubeconfig-onprem'), 'annotate', '--overwrite', '-n', NS, 'secret', 'shipper-aws-credentials', `hybridctl.dev/created-at=${aged}`], { reject: false });
+    expect(annotate.exitCode, annotate.stderr).toBe(0);
+    const result = await up();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('shipper-credentials');
+    const fresh = await secretKey();
+    expect(fresh.id).not.toBe(old.id);
+    expect(await keysInIam()).toEqual([fresh.id]);
+    // The secret part is never printed.
+    expect(result.stdout + result.stderr).not.toContain(fresh.id.slice(4));
+  });
+});
