@@ -12,7 +12,7 @@ export const SERVICE_DIR = fileURLToPath(new URL('../../service/', import.meta.u
 
 /** The image runs as this non-root user (distroless's "nonroot"). */
 export const IMAGE_USER = '65532:65532';
-const BINARIES = ['readings', 'loadgen', 'probe'];
+const BINARIES = ['readings', 'loadgen', 'probe', 'shipper'];
 
 export interface BuildOptions {
   platforms: readonly string[];

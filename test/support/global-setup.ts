@@ -5,6 +5,7 @@ import { buildKubeTestbed } from './kube.ts';
 import { buildTalosTools } from './talos.ts';
 import { Netns } from './netns.ts';
 import { buildPromtool } from './prometheus.ts';
+import { buildServiceBinaries } from './service-bin.ts';
 import { CA_CERT, ensureTestCa } from './tls.ts';
 
 /** moto (pinned) into .tools/venv when missing; the same script CI runs. */
@@ -17,7 +18,7 @@ async function ensureBuilt(): Promise<void> {
 }
 
 export default async function setup(): Promise<void> {
-  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed(), buildPromtool()]);
+  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed(), buildPromtool(), buildServiceBinaries()]);
   if (await Netns.available()) await Netns.removeStale();
   // Test workers start after this and inherit it: their SDK clients and fetch trust the test CA.
   process.env.NODE_EXTRA_CA_CERTS = CA_CERT;

@@ -1,0 +1,40 @@
+package shipper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Watermark is the watermark object's content: everything before ShippedUntil is in the lake.
+type Watermark struct {
+	SchemaVersion int       `json:"schema_version"`
+	ShippedUntil  time.Time `json:"shipped_until"`
+}
+
+// ReadWatermark returns the zero time when the shipper has never shipped.
+func ReadWatermark(ctx context.Context, store Store, key string) (time.Time, error) {
+	body, err := store.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	var w Watermark
+	if err := json.Unmarshal(body, &w); err != nil {
+		return time.Time{}, fmt.Errorf("watermark %s: %w", key, err)
+	}
+	return w.ShippedUntil.UTC(), nil
+}
+
+// WriteWatermark is called only once every object of the windows before until exists.
+func WriteWatermark(ctx context.Context, store Store, key string, until time.Time) error {
+	body, err := json.Marshal(Watermark{SchemaVersion: SchemaVersion, ShippedUntil: until.UTC()})
+	if err != nil {
+		return err
+	}
+	return store.Put(ctx, key, body, "application/json")
+}
