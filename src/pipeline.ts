@@ -11,15 +11,12 @@ import { type OnpremSite, onpremSite } from './providers/metal/site.ts';
 import { onpremStack } from './providers/metal/stack.ts';
 import { ActionError, UsageError, messageOf } from './core/errors.ts';
 import { StateDir } from './core/state.ts';
-import { type ImageLookup, resolveServiceImage } from './service/image-ref.ts';
+import { resolveServiceImage } from './service/image-ref.ts';
+import { siteTelemetry } from './telemetry/site-telemetry.ts';
 import { serviceStack } from './service/stack.ts';
-import { type ShipperPlacement, telemetryStack } from './telemetry/stack.ts';
-import { bucketName, iamName } from './providers/aws/naming.ts';
-import { SHIPPER_USER_ID } from './providers/aws/base-stack.ts';
 import { iamUserKind } from './providers/aws/kinds/iam-user.ts';
+import { ampWorkspaceKind } from './providers/aws/kinds/amp-workspace.ts';
 import { catalogKinds, catalogNodes } from './telemetry/lake-catalog.ts';
-import { MONITORING_NAMESPACE } from './telemetry/prometheus-config.ts';
-import { SHIPPER_CREDENTIALS_ID, shipperCredentialsKind } from './telemetry/shipper-credentials.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
 import { configuredAddresses } from './talos/trust.ts';
 import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
@@ -101,10 +98,9 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
   };
   const withTelemetry = (stack: SiteStack): SiteStack => {
     if (!monitors) return stack;
-    const shipper = ships ? shipperPlacement(config, stack.site, service, session, { withServiceLogs: deploysService, awsInRun: options.sites.includes('aws') }) : undefined;
-    const notes = shipper && 'missing' in shipper ? [`the data lake's shipper is not deployed: ${shipper.missing}`] : [];
-    const nodes = telemetryStack(config, stack.site, [KUBECONFIG_ID], shipper && !('missing' in shipper) ? shipper : undefined) as Node<unknown>[];
-    return { ...stack, notes: [...stack.notes, ...notes], nodes: [...stack.nodes, ...nodes] };
+    const aws = session?.provider;
+    const telemetry = siteTelemetry({ config, site: stack.site, service, aws, awsInRun: options.sites.includes('aws'), awsOffline: session?.offline ?? true, withServiceLogs: deploysService });
+    return { ...stack, notes: [...stack.notes, ...telemetry.notes], nodes: [...stack.nodes, ...(telemetry.nodes as Node<unknown>[])] };
   };
   const withKube = (stack: SiteStack): SiteStack => withTelemetry(withService(stack));
 
@@ -141,6 +137,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
         ...(entry && !config.traffic.dns ? dnsLeftovers() : []),
         ...(ships ? [] : [iamUserKind]),
         ...(catalog.length > 0 ? [] : catalogKinds()),
+        ...(config.monitoring.enabled && config.monitoring.managedPrometheus ? [] : [ampWorkspaceKind]),
       ] as AnyKind<unknown>[],
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withKube(stack));
@@ -166,27 +163,6 @@ export function talosExtensions(config: HybridConfig, vpn: VpnLayer | undefined)
   const shipsTalosLogs = config.monitoring.enabled && config.monitoring.shipper.enabled;
   if (!shipsTalosLogs) return { ...(vpn ? { aws: vpn.awsExtension, onprem: vpn.onpremExtension } : {}) };
   return { aws: withTalosLogs(vpn?.awsExtension), onprem: withTalosLogs(vpn?.onpremExtension) };
-}
-
-/**
- * Where a site's shipper runs from and writes to, or why it cannot be deployed yet: it runs from
- * the service image and writes into the AWS site's telemetry bucket.
- */
-function shipperPlacement(
-  config: HybridConfig,
-  site: SiteName,
-  service: ImageLookup | undefined,
-  session: AwsSession | undefined,
-  { withServiceLogs, awsInRun }: { withServiceLogs: boolean; awsInRun: boolean },
-): ShipperPlacement | { missing: string } {
-  if (!service) return { missing: 'it runs from the service image, which is not configured' };
-  if ('missing' in service) return { missing: service.missing };
-  if (!session) return { missing: 'it writes into the AWS telemetry bucket, and there is no AWS access to name it' };
-  const placement = { image: service.image, bucket: bucketName(session.provider, 'telemetry'), region: config.aws.region, withServiceLogs };
-  if (site === 'aws') return placement;
-  const source = { iam: session.provider.clients.iam, userName: iamName(config.metadata.name, SHIPPER_USER_ID), waitMs: awsInRun ? config.talos.timeouts.installSeconds * 1000 : 0 };
-  const credentials = { id: SHIPPER_CREDENTIALS_ID, kind: shipperCredentialsKind(source), dependsOn: [KUBECONFIG_ID, `Namespace/${MONITORING_NAMESPACE}`], spec: () => ({}) };
-  return { ...placement, credentials };
 }
 
 /**

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import { toYaml } from '../core/yaml.ts';
 import { type KubeObject, labelled, renderTemplates } from '../service/manifests.ts';
-import { MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, prometheusConfig } from './prometheus-config.ts';
+import { type ManagedWorkspace, MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, prometheusConfig } from './prometheus-config.ts';
+import { type PodSpec, SHIPPER_CREDENTIALS_SECRET } from './shipper-manifests.ts';
 import { ruleGroups } from './rules.ts';
 
 const TEMPLATES = ['namespace', 'prometheus', 'node-exporter', 'kube-state-metrics'];
@@ -23,10 +24,11 @@ export const IMAGES = {
  * from the config), node-exporter on every node, kube-state-metrics. The AWS Prometheus accepts
  * remote writes on a NodePort, which the on-prem one reaches over the VPN.
  */
-export function telemetryManifests(config: HybridConfig, site: SiteName): KubeObject[] {
-  const prometheusYml = toYaml(prometheusConfig(config, site));
+export function telemetryManifests(config: HybridConfig, site: SiteName, workspace?: ManagedWorkspace): KubeObject[] {
+  const prometheusYml = toYaml(prometheusConfig(config, site, workspace));
   const rulesYaml = toYaml({ groups: ruleGroups(config) });
-  const central = site === 'aws';
+  // Without a managed workspace the AWS Prometheus is where the on-prem one writes.
+  const central = site === 'aws' && !workspace;
   const values = {
     namespace: MONITORING_NAMESPACE,
     prometheusImage: IMAGES.prometheus,
@@ -42,5 +44,18 @@ export function telemetryManifests(config: HybridConfig, site: SiteName): KubeOb
   };
   const configMap = (name: string, file: string, text: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: MONITORING_NAMESPACE }, data: { [file]: text } });
   const objects = [...renderTemplates(TEMPLATE_DIR, TEMPLATES, values), configMap('prometheus-config', 'prometheus.yml', prometheusYml), configMap('prometheus-rules', 'rules.yaml', rulesYaml)];
+  if (workspace) signedWithSiteCredentials(objects, site);
   return labelled(objects, config.metadata.name, 'telemetry');
+}
+
+/**
+ * SigV4 needs AWS credentials in the Prometheus pod: on AWS the node role, which IMDSv2 serves to
+ * the host's network only (hop limit 1); on-prem the site's key from its Secret.
+ */
+function signedWithSiteCredentials(objects: KubeObject[], site: SiteName): void {
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'prometheus') as { spec: { template: { spec: PodSpec } } } | undefined;
+  const pod = deployment?.spec.template.spec;
+  if (!pod) return;
+  if (site === 'aws') Object.assign(pod, { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
+  else for (const container of pod.containers) container.envFrom = [{ secretRef: { name: SHIPPER_CREDENTIALS_SECRET } }];
 }

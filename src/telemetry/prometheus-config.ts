@@ -75,15 +75,33 @@ export function remoteWriteUrl(config: HybridConfig): string | undefined {
   return plan ? `http://${plan.aws.address.split('/')[0]}:${PROMETHEUS_NODE_PORT}/api/v1/write` : undefined;
 }
 
+/** The managed workspace (monitoring.managedPrometheus), as AWS reports it. */
+export interface ManagedWorkspace {
+  /** `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/` */
+  endpoint: string;
+}
+
+const QUEUE = { max_samples_per_send: 2000 };
+
+function plainRemoteWrite(config: HybridConfig) {
+  const url = remoteWriteUrl(config);
+  return url ? { url, queue_config: QUEUE } : undefined;
+}
+
+/** Both sites write into the workspace, signed with SigV4 by the node role (AWS) or the site's key (on-prem). */
+function managedRemoteWrite(config: HybridConfig, workspace: ManagedWorkspace) {
+  return { url: `${workspace.endpoint.replace(/\/?$/, '/')}api/v1/remote_write`, sigv4: { region: config.aws.region }, queue_config: QUEUE };
+}
+
 /**
  * prometheus.yml for one site: the readings service (its pods' annotations), kubelet and
  * cAdvisor, the controller manager (10257), scheduler (10259) and etcd (2381) on control planes,
  * node-exporter, kube-state-metrics and Prometheus itself; every series labelled with its site
  * and cluster. The on-prem one also remote-writes everything to the AWS one, so one place holds
- * both sites.
+ * both sites; with a managed workspace, both write there instead.
  */
-export function prometheusConfig(config: HybridConfig, site: SiteName): Record<string, unknown> {
-  const remote = site === 'onprem' ? remoteWriteUrl(config) : undefined;
+export function prometheusConfig(config: HybridConfig, site: SiteName, workspace?: ManagedWorkspace): Record<string, unknown> {
+  const remoteWrite = workspace ? managedRemoteWrite(config, workspace) : site === 'onprem' ? plainRemoteWrite(config) : undefined;
   const controlPlaneJobs = [controlPlaneJob('kube-controller-manager', 10257, true), controlPlaneJob('kube-scheduler', 10259, true), controlPlaneJob('etcd', 2381, false)];
   const jobs: ({ job_name: string; relabel_configs?: unknown[] } & Record<string, unknown>)[] = [
     annotatedPodsJob('readings', SERVICE_NAMESPACE),
@@ -106,6 +124,6 @@ export function prometheusConfig(config: HybridConfig, site: SiteName): Record<s
     global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL, external_labels: { cluster: config.metadata.name } },
     rule_files: [`${RULES_DIR}/*.yaml`],
     scrape_configs: jobs.map((job) => ({ ...job, relabel_configs: [...(job.relabel_configs ?? []), siteLabel(site)] })),
-    ...(remote ? { remote_write: [{ url: remote, queue_config: { max_samples_per_send: 2000 } }] } : {}),
+    ...(remoteWrite ? { remote_write: [remoteWrite] } : {}),
   };
 }

@@ -9,7 +9,7 @@ export const TALOS_LOG_NODE_PORT = 30514;
 /** The on-prem shipper's AWS key (it has no instance role), written by `up`. */
 export const SHIPPER_CREDENTIALS_SECRET = 'shipper-aws-credentials';
 
-type PodSpec = { hostNetwork?: boolean; dnsPolicy?: string; containers: { envFrom?: unknown[] }[] };
+export type PodSpec = { hostNetwork?: boolean; dnsPolicy?: string; containers: { envFrom?: unknown[] }[] };
 
 export interface ShipperTarget {
   /** The service image, which carries /shipper. */

@@ -32,12 +32,15 @@ describe('Prometheus configuration, checked by promtool', () => {
   it('passes promtool check config and check rules for both sites', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hybridctl-promtool-'));
     writeFileSync(join(dir, 'rules.yaml'), toYaml(rules));
-    for (const site of ['aws', 'onprem'] as const) {
-      const rendered = prometheusConfig(config, site);
+    // Each site as up renders it, and each writing into a managed workspace (SigV4).
+    const workspace = { endpoint: 'https://aps-workspaces.eu-central-1.amazonaws.com/workspaces/ws-0123/' };
+    for (const [name, site, managed] of [['aws', 'aws', undefined], ['onprem', 'onprem', undefined], ['aws-managed', 'aws', workspace], ['onprem-managed', 'onprem', workspace]] as const) {
+      const rendered = prometheusConfig(config, site, managed);
+      if (managed) expect(rendered.remote_write, name).toEqual([{ url: `${workspace.endpoint}api/v1/remote_write`, sigv4: { region: 'eu-central-1' }, queue_config: { max_samples_per_send: 2000 } }]);
       // The pod mounts the rules at RULES_DIR; here they are beside the file.
-      writeFileSync(join(dir, `${site}.yml`), toYaml({ ...rendered, rule_files: [join(dir, 'rules.yaml')] }));
+      writeFileSync(join(dir, `${name}.yml`), toYaml({ ...rendered, rule_files: [join(dir, 'rules.yaml')] }));
       // Syntax only: the service account's token and CA exist in the pod, not here (the rules are checked below).
-      const checked = await execa(PROMTOOL, ['check', 'config', '--syntax-only', join(dir, `${site}.yml`)], { reject: false });
+      const checked = await execa(PROMTOOL, ['check', 'config', '--syntax-only', join(dir, `${name}.yml`)], { reject: false });
       expect(checked.exitCode, `${checked.stdout}${checked.stderr}`).toBe(0);
       expect(checked.stdout).toContain('SUCCESS');
     }

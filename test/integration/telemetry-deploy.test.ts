@@ -1,7 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { ListWorkspacesCommand } from '@aws-sdk/client-amp';
+import { GetRolePolicyCommand, GetUserPolicyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +104,36 @@ describe('monitoring on both sites', () => {
     expect(await keysInIam()).toEqual([fresh.id]);
     // The secret part is never printed.
     expect(result.stdout + result.stderr).not.toContain(fresh.id.slice(4));
+  });
+
+  it('with managedPrometheus, makes the workspace and has both sites write into it with SigV4; without, removes it', { timeout: 600_000 }, async () => {
+    const config = bed.config('  loadgen: { enabled: false }\n');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('managedPrometheus: false', 'managedPrometheus: true '));
+    const result = await runCli(['up', '--state-dir', stateDir, '-c', config], bed.env);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const aws = clients(bed.moto.endpoint);
+    const workspaces = (await aws.amp.send(new ListWorkspacesCommand({}))).workspaces ?? [];
+    expect(workspaces.map((w) => w.tags?.['hybridctl.dev/cluster'])).toEqual(['demo']);
+    const workspace = workspaces[0]!;
+    const endpoint = `https://aps-workspaces.eu-central-1.amazonaws.com/workspaces/${workspace.workspaceId}/`;
+    // Exactly aps:RemoteWrite on this workspace, for the node role (AWS) and the on-prem user.
+    const grant = [{ Sid: 'RemoteWriteMetrics', Effect: 'Allow', Action: 'aps:RemoteWrite', Resource: workspace.arn }];
+    const rolePolicy = await aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'prometheus-remote-write' }));
+    expect(JSON.parse(decodeURIComponent(rolePolicy.PolicyDocument ?? '')).Statement).toEqual(grant);
+    const userPolicy = await aws.iam.send(new GetUserPolicyCommand({ UserName: USER, PolicyName: 'prometheus-remote-write' }));
+    expect(JSON.parse(decodeURIComponent(userPolicy.PolicyDocument ?? '')).Statement).toEqual(grant);
+    for (const site of ['aws', 'onprem'] as const) {
+      const prometheus = parse((await getJson(site, 'get', 'configmap', 'prometheus-config', '-n', NS)).data['prometheus.yml']);
+      expect(prometheus.remote_write, site).toEqual([{ url: `${endpoint}api/v1/remote_write`, sigv4: { region: 'eu-central-1' }, queue_config: { max_samples_per_send: 2000 } }]);
+      const pod = (await getJson(site, 'get', 'deployment', 'prometheus', '-n', NS)).spec.template.spec;
+      expect(pod.containers[0].args, site).not.toContain('--web.enable-remote-write-receiver');
+      if (site === 'aws') expect(pod.hostNetwork).toBe(true);
+      else expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: 'shipper-aws-credentials' } }]);
+    }
+
+    const back = await up();
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect((await aws.amp.send(new ListWorkspacesCommand({}))).workspaces ?? []).toEqual([]);
+    await expect(aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'prometheus-remote-write' }))).rejects.toThrow();
   });
 });

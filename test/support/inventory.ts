@@ -11,6 +11,7 @@ import {
   EC2Client,
   type Filter,
 } from '@aws-sdk/client-ec2';
+import { AmpClient } from '@aws-sdk/client-amp';
 import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { readFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ export function clients(endpoint: string, region = 'eu-central-1', accessKeyId =
     ecr: new ECRClient(config),
     elb: new ElasticLoadBalancingV2Client(config),
     route53: new Route53Client({ ...config, region: 'us-east-1' }),
+    amp: new AmpClient(config),
   };
 }
 

@@ -21,7 +21,8 @@ import { subnetKind } from './kinds/subnet.ts';
 import { vpcKind } from './kinds/vpc.ts';
 import { bucketName, iamName, kmsAlias, nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets, natZones } from './network-plan.ts';
-import { shipperPolicy } from './lake-grants.ts';
+import { remoteWritePolicy, shipperPolicy } from './lake-grants.ts';
+import { ampWorkspaceKind } from './kinds/amp-workspace.ts';
 import type { AwsProvider } from './provider.ts';
 import { type CrossSitePort, type ServiceEntry, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
 
@@ -111,19 +112,27 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
   add(DEFAULT_SG_ID, defaultSecurityGroupKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs) }));
 
   const ships = config.monitoring.enabled && config.monitoring.shipper.enabled;
-  add('node-role', iamRoleKind, ships ? ['kms-key'] : [], (refs) => ({
+  const managed = config.monitoring.enabled && config.monitoring.managedPrometheus;
+  if (managed) add(PROMETHEUS_WORKSPACE_ID, ampWorkspaceKind, [], () => ({ alias: iamName(config.metadata.name, 'metrics'), tags: tags(PROMETHEUS_WORKSPACE_ID) }));
+  // What the telemetry on a site may do: ship into its own partitions, remote-write into the workspace.
+  const telemetryGrants = (site: 'aws' | 'onprem', refs: Refs): Record<string, PolicyDocument> => ({
+    ...(ships ? { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), site, refs.get('kms-key', 'arn') as string, provider.region) } : {}),
+    ...(managed ? { 'prometheus-remote-write': remoteWritePolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) } : {}),
+  });
+  const grantDeps = [...(ships ? ['kms-key'] : []), ...(managed ? [PROMETHEUS_WORKSPACE_ID] : [])];
+  add('node-role', iamRoleKind, grantDeps, (refs) => ({
     roleName: iamName(config.metadata.name, 'node'),
     description: `Talos nodes of hybridctl cluster ${config.metadata.name}`,
     trustPolicy: ec2TrustPolicy(provider.account),
-    // The AWS site's shipper runs in the host's network and writes with this role.
-    inlinePolicies: ships ? { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), 'aws', refs.get('kms-key', 'arn') as string, provider.region) } : {},
+    // The AWS site's shipper and Prometheus run in the host's network and use this role.
+    inlinePolicies: telemetryGrants('aws', refs),
     tags: tags('node-role'),
   }));
-  if (ships) {
-    // The on-prem shipper has no instance role: a user of its own, allowed the same on its own site's partitions.
-    add(SHIPPER_USER_ID, iamUserKind, ['kms-key'], (refs) => ({
+  if (ships || managed) {
+    // On-prem there is no instance role: a user of its own, allowed the same on its own site's partitions.
+    add(SHIPPER_USER_ID, iamUserKind, grantDeps, (refs) => ({
       userName: iamName(config.metadata.name, SHIPPER_USER_ID),
-      inlinePolicies: { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), 'onprem', refs.get('kms-key', 'arn') as string, provider.region) },
+      inlinePolicies: telemetryGrants('onprem', refs),
       tags: tags(SHIPPER_USER_ID),
     }));
   }
@@ -199,8 +208,11 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
 
 export const ECR_REPOSITORY_ID = 'image-repository';
 
-/** The on-prem shipper's IAM user (iamName gives its name). */
+/** The on-prem telemetry's IAM user, for the shipper and Prometheus (iamName gives its name). */
 export const SHIPPER_USER_ID = 'shipper-onprem';
+
+/** The Amazon Managed Service for Prometheus workspace (monitoring.managedPrometheus). */
+export const PROMETHEUS_WORKSPACE_ID = 'prometheus-workspace';
 
 export const FLOW_LOG_ID = 'vpc-flow-log';
 

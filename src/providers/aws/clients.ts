@@ -1,3 +1,4 @@
+import { AmpClient } from '@aws-sdk/client-amp';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -42,6 +43,9 @@ export class AwsClients {
     this.credentials = defaultProvider(settings.profile ? { profile: settings.profile } : {});
   }
 
+  get amp(): AmpClient {
+    return this.client('amp', (c) => new AmpClient(c));
+  }
   get athena(): AthenaClient {
     return this.client('athena', (c) => new AthenaClient(c));
   }

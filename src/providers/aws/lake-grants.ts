@@ -24,3 +24,8 @@ export function shipperPolicy(bucket: string, site: string, kmsKeyArn: string, r
     ],
   };
 }
+
+/** Both sites' Prometheus write into the managed workspace, and may do nothing else with it. */
+export function remoteWritePolicy(workspaceArn: string): PolicyDocument {
+  return { Version: '2012-10-17', Statement: [{ Sid: 'RemoteWriteMetrics', Effect: 'Allow', Action: 'aps:RemoteWrite', Resource: workspaceArn }] };
+}

@@ -1,0 +1,91 @@
+import { type AmpClient, CreateWorkspaceCommand, DeleteWorkspaceCommand, DescribeWorkspaceCommand, TagResourceCommand, type WorkspaceDescription, paginateListWorkspaces } from '@aws-sdk/client-amp';
+import { collect, deleting } from '../calls.ts';
+import { TAG_CLUSTER, type Tags } from '../naming.ts';
+import type { AwsKind } from '../provider.ts';
+import { componentOf, missingTags, tagChange } from '../tags.ts';
+
+export interface AmpWorkspaceSpec {
+  alias: string;
+  tags: Tags;
+}
+
+export interface AmpWorkspaceState {
+  workspaceId: string;
+  alias: string;
+  arn: string;
+  /** `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/` */
+  endpoint: string;
+  tags: Tags;
+}
+
+const ACTIVE_WAIT_MS = 10 * 60_000;
+
+/**
+ * An Amazon Managed Service for Prometheus workspace: where both sites' Prometheus remote-write
+ * with SigV4 when monitoring.managedPrometheus is on. Found by its cluster tag; created and
+ * waited for until ACTIVE, since a remote write before that is refused.
+ */
+export const ampWorkspaceKind: AwsKind<AmpWorkspaceSpec, AmpWorkspaceState> = {
+  kind: 'amp-workspace',
+
+  async observe({ provider }) {
+    const amp = provider.clients.amp;
+    const pages = await collect(paginateListWorkspaces({ client: amp }, {}));
+    const ours = pages.flatMap((p) => p.workspaces ?? []).filter((w) => w.tags?.[TAG_CLUSTER] === provider.cluster && w.status?.statusCode !== 'DELETING');
+    return Promise.all(
+      ours.map(async (summary) => {
+        const { workspace } = await amp.send(new DescribeWorkspaceCommand({ workspaceId: summary.workspaceId }));
+        const state = stateOf(workspace, summary.tags ?? {});
+        return { id: componentOf(state.tags) ?? state.workspaceId, ref: state.workspaceId, state };
+      }),
+    );
+  },
+
+  diff(state, spec) {
+    if (state.alias !== spec.alias) return { changes: [{ field: 'alias', from: state.alias, to: spec.alias }], replace: 'the workspace alias is its name here' };
+    return { changes: tagChange(state.tags, spec.tags) };
+  },
+
+  describe(spec) {
+    return { alias: spec.alias, use: 'remote-write target of both sites (SigV4)' };
+  },
+
+  async create(spec, ctx) {
+    const created = await ctx.provider.clients.amp.send(new CreateWorkspaceCommand({ alias: spec.alias, tags: spec.tags }));
+    const workspaceId = created.workspaceId ?? '';
+    const active = await waitActive(ctx.provider.clients.amp, workspaceId, ctx);
+    return { id: ctx.id, ref: workspaceId, state: stateOf(active, spec.tags) };
+  },
+
+  async update(found, spec, _changes, ctx) {
+    const missing = missingTags(found.state.tags, spec.tags);
+    if (Object.keys(missing).length > 0) await ctx.provider.clients.amp.send(new TagResourceCommand({ resourceArn: found.state.arn, tags: missing }));
+    return { ...found, state: { ...found.state, tags: { ...found.state.tags, ...spec.tags } } };
+  },
+
+  async destroy(found, ctx) {
+    await deleting(() => ctx.provider.clients.amp.send(new DeleteWorkspaceCommand({ workspaceId: found.state.workspaceId })));
+  },
+
+  outputs(found) {
+    return { workspaceId: found.state.workspaceId, arn: found.state.arn, endpoint: found.state.endpoint };
+  },
+};
+
+function stateOf(w: WorkspaceDescription | undefined, tags: Tags): AmpWorkspaceState {
+  return { workspaceId: w?.workspaceId ?? '', alias: w?.alias ?? '', arn: w?.arn ?? '', endpoint: w?.prometheusEndpoint ?? '', tags };
+}
+
+async function waitActive(amp: AmpClient, workspaceId: string, ctx: { report(m: string): void; signal: AbortSignal }): Promise<WorkspaceDescription | undefined> {
+  const deadline = Date.now() + ACTIVE_WAIT_MS;
+  for (;;) {
+    const { workspace } = await amp.send(new DescribeWorkspaceCommand({ workspaceId }));
+    const status = workspace?.status?.statusCode;
+    if (status === 'ACTIVE') return workspace;
+    if (status === 'CREATION_FAILED') throw new Error(`the Prometheus workspace ${workspaceId} could not be created (CREATION_FAILED)`);
+    if (Date.now() > deadline) throw new Error(`the Prometheus workspace ${workspaceId} is still ${status} after 10 minutes`);
+    ctx.report(`waiting for workspace ${workspaceId} to become ACTIVE (now ${status})`);
+    ctx.signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}
