@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type AmpClient, paginateListWorkspaces } from '@aws-sdk/client-amp';
 import type { ResourceKind } from '../core/engine/model.ts';
-import { ActionError } from '../core/errors.ts';
+import { awaitAwsSide } from '../providers/aws/await-aws-side.ts';
 import { collect } from '../providers/aws/calls.ts';
 import { TAG_CLUSTER } from '../providers/aws/naming.ts';
 
@@ -41,15 +40,8 @@ export function managedWorkspaceCondition(amp: AmpClient, cluster: string, regio
     },
 
     async create(_spec, ctx) {
-      const deadline = Date.now() + options.timeoutMs;
-      for (;;) {
-        const found = await read();
-        if (found) return { id: ctx.id, ref: found.workspaceId, state: found };
-        if (!options.awsInRun) throw new ActionError('the managed Prometheus workspace does not exist yet', 'run `hybridctl up` for both sites, or `hybridctl up --site aws` first');
-        if (Date.now() > deadline) throw new ActionError(`the managed Prometheus workspace was not ACTIVE after ${Math.round(options.timeoutMs / 1000)}s`, 'see what failed on the AWS site, fix it, and re-run');
-        ctx.report('waiting for the AWS site\'s managed Prometheus workspace');
-        await sleep(3_000, undefined, { signal: ctx.signal });
-      }
+      const found = await awaitAwsSide("the AWS site's managed Prometheus workspace", async () => (await read()) ?? null, options, ctx);
+      return { id: ctx.id, ref: found.workspaceId, state: found };
     },
 
     async update(found) {

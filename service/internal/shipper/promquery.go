@@ -1,10 +1,11 @@
 package shipper
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -58,15 +59,8 @@ func (p *PromMetrics) Rows(ctx context.Context, w Window) ([]MetricRow, error) {
 			}
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		if a.Labels != b.Labels {
-			return a.Labels < b.Labels
-		}
-		return a.TS.Before(b.TS)
+	slices.SortFunc(rows, func(a, b MetricRow) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Labels, b.Labels), a.TS.Compare(b.TS))
 	})
 	return rows, nil
 }

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResourceKind } from '../../core/engine/model.ts';
-import { ActionError } from '../../core/errors.ts';
+import { awaitAwsSide } from '../../providers/aws/await-aws-side.ts';
 import type { AwsGatewayAddress, AwsPeer } from '../aws-peer.ts';
 
 export const AWS_GATEWAY_ID = 'vpn-aws-gateway';
@@ -28,21 +27,8 @@ export function awsGatewayKind(peer: AwsPeer, options: { awsInRun: boolean; time
     },
 
     async create(_spec, ctx) {
-      const deadline = Date.now() + options.timeoutMs;
-      for (;;) {
-        const address = await peer.read();
-        if (address) return { id: ctx.id, ref: address.publicIp, state: address };
-        if (address === undefined) {
-          throw new ActionError(
-            'the on-prem gateway dials the AWS gateway\'s Elastic IP, and hybridctl cannot ask AWS for it (no AWS credentials)',
-            'set AWS credentials (AWS_PROFILE or --profile) and re-run',
-          );
-        }
-        if (!options.awsInRun) throw new ActionError('the AWS end of the VPN does not exist yet', 'run `hybridctl up` for both sites, or `hybridctl up --site aws` first');
-        if (Date.now() > deadline) throw new ActionError(`the AWS gateway had no Elastic IP after ${Math.round(options.timeoutMs / 1000)}s`, 'see what failed on the AWS site, fix it, and re-run');
-        ctx.report('waiting for the AWS gateway\'s Elastic IP');
-        await sleep(3_000, undefined, { signal: ctx.signal });
-      }
+      const address = await awaitAwsSide("the AWS gateway's Elastic IP", () => peer.read(), options, ctx);
+      return { id: ctx.id, ref: address.publicIp, state: address };
     },
 
     async update(found) {

@@ -37,6 +37,11 @@ export interface AthenaWorkgroupState {
   tags: Tags;
 }
 
+/** What a workgroup holds once created or updated from the spec. */
+function configured(spec: AthenaWorkgroupSpec): Omit<AthenaWorkgroupState, 'name' | 'tags'> {
+  return { description: spec.description, outputLocation: known(spec.outputLocation), encryption: 'SSE_KMS', kmsKeyArn: known(spec.kmsKeyArn), enforced: true, metrics: true };
+}
+
 export function workgroupArn(provider: Pick<AwsProvider, 'region' | 'account'>, name: string): string {
   return `arn:aws:athena:${provider.region}:${provider.account}:workgroup/${name}`;
 }
@@ -98,17 +103,7 @@ export const athenaWorkgroupKind: AwsKind<AthenaWorkgroupSpec, AthenaWorkgroupSt
         Tags: toList(spec.tags),
       }),
     );
-    const state: AthenaWorkgroupState = {
-      name: spec.name,
-      description: spec.description,
-      outputLocation: known(spec.outputLocation),
-      encryption: 'SSE_KMS',
-      kmsKeyArn: known(spec.kmsKeyArn),
-      enforced: true,
-      metrics: true,
-      tags: spec.tags,
-    };
-    return { id: ctx.id, ref: spec.name, state };
+    return { id: ctx.id, ref: spec.name, state: { name: spec.name, ...configured(spec), tags: spec.tags } };
   },
 
   async update(found, spec, changes, ctx) {
@@ -127,17 +122,7 @@ export const athenaWorkgroupKind: AwsKind<AthenaWorkgroupSpec, AthenaWorkgroupSt
       );
     const missing = missingTags(found.state.tags, spec.tags);
     if (Object.keys(missing).length > 0) await athena.send(new TagResourceCommand({ ResourceARN: workgroupArn(ctx.provider, found.state.name), Tags: toList(missing) }));
-    const state: AthenaWorkgroupState = {
-      ...found.state,
-      description: spec.description,
-      outputLocation: known(spec.outputLocation),
-      encryption: 'SSE_KMS',
-      kmsKeyArn: known(spec.kmsKeyArn),
-      enforced: true,
-      metrics: true,
-      tags: { ...found.state.tags, ...missing },
-    };
-    return { ...found, state };
+    return { ...found, state: { ...found.state, ...configured(spec), tags: { ...found.state.tags, ...missing } } };
   },
 
   async destroy(found, ctx) {
