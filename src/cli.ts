@@ -238,7 +238,7 @@ function addDataCommands(program: Command, configured: (load: Loader) => (...arg
     .addOption(new Option('--engine <engine>', 'where the SQL runs').choices(['duckdb', 'athena']).default('duckdb'))
     .option('--since <when>', 'only data since: a duration (30m, 6h, 2d, 1w) or a time (2026-11-30, 2026-11-30T08:00:00Z)')
     .addOption(new Option('--site <site>', "only this site's data").choices(['aws', 'onprem']))
-    .option('--cache-dir <dir>', 'where copies of the lake are kept (default: ~/.cache/hybridctl)')
+    .option('--cache-dir <dir>', 'keep the copies in <dir>/lake/<bucket>/ (default: $HYBRIDCTL_CACHE_DIR, else $XDG_CACHE_HOME/hybridctl, else ~/.cache/hybridctl)')
     .option('--refresh', 'fetch the needed objects again even when the cache holds them')
     .option('--no-cache', 'fetch into a temporary folder, removed afterwards')
     .addHelpText('after', DATA_EXAMPLES)

@@ -13,6 +13,7 @@ import { ActionError, UsageError, messageOf } from './core/errors.ts';
 import { StateDir } from './core/state.ts';
 import { resolveServiceImage } from './service/image-ref.ts';
 import { siteTelemetry } from './telemetry/site-telemetry.ts';
+import { telemetryKinds } from './telemetry/stack.ts';
 import { serviceStack } from './service/stack.ts';
 import { iamUserKind } from './providers/aws/kinds/iam-user.ts';
 import { ampWorkspaceKind } from './providers/aws/kinds/amp-workspace.ts';
@@ -85,7 +86,12 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
   const monitors = config.monitoring.enabled && !options.forDown && options.layer !== 'base';
   const ships = monitors && config.monitoring.shipper.enabled;
   // The on-prem gateway dials the AWS gateway's address, which only AWS knows.
-  const needsAws = options.sites.includes('aws') || ((deploysService || ships) && config.service.image.registry === 'ecr') || (config.vpn.enabled && !options.forDown);
+  // Monitoring asks AWS for the bucket's name, the on-prem key and the managed workspace.
+  const needsAws =
+    options.sites.includes('aws') ||
+    (deploysService && config.service.image.registry === 'ecr') ||
+    (config.vpn.enabled && !options.forDown) ||
+    (monitors && (ships || config.monitoring.managedPrometheus));
   const session = needsAws ? await connectForSites(config, options) : undefined;
   const vpn = vpnLayer(config, state, session && !session.offline ? { aws: session.provider } : {});
   const vpnNotes = (await vpn?.notes()) ?? { aws: [], onprem: [] };
@@ -97,10 +103,12 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     return { ...stack, nodes: [...stack.nodes, ...nodes], parts: { service: nodes.map((n) => n.id), traffic: stack.parts?.traffic ?? [] } };
   };
   const withTelemetry = (stack: SiteStack): SiteStack => {
-    if (!monitors) return stack;
+    // With monitoring (or its shipper) off, a site that is reached anyway looks for what it left.
+    const leftovers = deploysService && !(monitors && ships) ? { alsoObserve: [...(stack.alsoObserve ?? []), ...(telemetryKinds(config, stack.site) as AnyKind<unknown>[])] } : {};
+    if (!monitors) return { ...stack, ...leftovers };
     const aws = session?.provider;
     const telemetry = siteTelemetry({ config, site: stack.site, service, aws, awsInRun: options.sites.includes('aws'), awsOffline: session?.offline ?? true, withServiceLogs: deploysService });
-    return { ...stack, notes: [...stack.notes, ...telemetry.notes], nodes: [...stack.nodes, ...(telemetry.nodes as Node<unknown>[])] };
+    return { ...stack, ...leftovers, notes: [...stack.notes, ...telemetry.notes], nodes: [...stack.nodes, ...(telemetry.nodes as Node<unknown>[])] };
   };
   const withKube = (stack: SiteStack): SiteStack => withTelemetry(withService(stack));
 

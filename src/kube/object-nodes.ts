@@ -10,6 +10,8 @@ const POD_INPUTS = new Set(['ServiceAccount', 'ConfigMap']);
 /** Objects whose content takes outputs of other nodes (an AWS endpoint, say): rendered again from them at apply time. */
 export interface RenderedFrom {
   dependsOn: readonly string[];
+  /** The objects whose content takes those outputs; the others are as given. */
+  ids: ReadonlySet<string>;
   render(refs: Refs): KubeObject[];
 }
 
@@ -22,18 +24,19 @@ export interface RenderedFrom {
 export function objectNodes(objects: readonly KubeObject[], after: readonly string[], workloadDeps: readonly string[] = [], from?: RenderedFrom): Node<KubeSite>[] {
   const namespaceIds = new Map(objects.filter((o) => o.kind === 'Namespace').map((o) => [o.metadata.name, objectId(o)]));
   const inputIds = objects.filter((o) => POD_INPUTS.has(o.kind)).map(objectId);
-  const current = (refs: Refs, id: string, fallback: KubeObject): KubeObject => (from ? (from.render(refs).find((o) => objectId(o) === id) ?? fallback) : fallback);
+  const rendered = (id: string) => (from?.ids.has(id) ? from : undefined);
+  const current = (refs: Refs, id: string, fallback: KubeObject): KubeObject => rendered(id)?.render(refs).find((o) => objectId(o) === id) ?? fallback;
   const nodes: Node<KubeSite>[] = [];
   for (const object of objects) {
     const id = objectId(object);
     const namespaceId = object.metadata.namespace ? namespaceIds.get(object.metadata.namespace) : undefined;
-    const dependsOn = [...after, ...(namespaceId ? [namespaceId] : []), ...(from?.dependsOn ?? [])];
+    const dependsOn = [...after, ...(namespaceId ? [namespaceId] : []), ...(rendered(id)?.dependsOn ?? [])];
     if (WORKLOADS.has(object.kind)) dependsOn.push(...inputIds, ...workloadDeps);
     nodes.push({ id, kind: kubeObjectKind(object.apiVersion, object.kind), dependsOn, spec: (refs) => ({ object: current(refs, id, object) }) });
     if (object.kind === 'Deployment') {
       const ns = object.metadata.namespace ?? 'default';
       const hash = (o: KubeObject) => (o.metadata as { annotations?: Record<string, string> }).annotations?.[ANNOTATION_HASH] ?? '';
-      nodes.push({ id: rolloutId(ns, object.metadata.name), kind: rolloutKind, dependsOn: [id, ...(from?.dependsOn ?? [])], spec: (refs) => ({ namespace: ns, name: object.metadata.name, hash: hash(current(refs, id, object)) }) });
+      nodes.push({ id: rolloutId(ns, object.metadata.name), kind: rolloutKind, dependsOn: [id, ...(rendered(id)?.dependsOn ?? [])], spec: (refs) => ({ namespace: ns, name: object.metadata.name, hash: hash(current(refs, id, object)) }) });
     }
   }
   return nodes;

@@ -84,12 +84,13 @@ async function isCurrent(path: string, file: LakeFile): Promise<boolean> {
 }
 
 async function download(s3: S3Client, bucket: string, file: LakeFile, path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  // The copies hold log lines: for this user only.
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const partial = `${path}.part-${process.pid}`;
   try {
     // IfMatch: the version listed, or a clear failure if it was replaced meanwhile.
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, ...(file.etag ? { IfMatch: `"${file.etag}"` } : {}) }));
-    await pipeline(object.Body as Readable, createWriteStream(partial));
+    await pipeline(object.Body as Readable, createWriteStream(partial, { mode: 0o600 }));
     await rename(partial, path);
   } catch (error) {
     await rm(partial, { force: true });

@@ -1,5 +1,5 @@
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, GetUserCommand, type IAMClient, ListAccessKeysCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
-import type { ResourceKind } from '../core/engine/model.ts';
+import type { ResourceKind, Val } from '../core/engine/model.ts';
 import { requireClient } from '../kube/access.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { LABEL_CLUSTER, LABEL_COMPONENT, type KubeSite } from '../kube/object-kind.ts';
@@ -19,6 +19,8 @@ export interface ShipperKeySource {
   userName: string;
   /** How long to wait for the user when the AWS site is being built in the same run (0: it must exist). */
   waitMs: number;
+  /** Planning without credentials: IAM is not asked. */
+  offline: boolean;
 }
 
 export interface ShipperCredentialsState {
@@ -39,13 +41,14 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
     async observe({ provider }) {
       const client = await provider.kube();
       const state = client && (await keyInSecret(client, provider.cluster));
-      return state ? [{ id: SHIPPER_CREDENTIALS_ID, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state }] : [];
+      if (!state) return [];
+      // A key IAM no longer has (the user was made again, say) is as good as none.
+      const live = source.offline || (await keyIds(source)).includes(state.accessKeyId);
+      return [{ id: SHIPPER_CREDENTIALS_ID, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state: live ? state : { ...state, accessKeyId: '' } }];
     },
 
     diff(state) {
-      const age = Date.now() - new Date(state.createdAt).getTime();
-      if (!state.accessKeyId || !(age < ROTATE_AFTER_DAYS * 86_400_000)) return { changes: [{ field: 'key', from: `made ${state.createdAt || 'never'}`, to: 'rotated' }] };
-      return { changes: [] };
+      return rotationDue(state) ? { changes: [{ field: 'key', from: `made ${state.createdAt || 'never'}`, to: 'rotated' }] } : { changes: [] };
     },
 
     describe() {
@@ -56,7 +59,7 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
       const client = await requireClient(ctx.provider);
       const current = (await keyInSecret(client, ctx.provider.cluster))?.accessKeyId;
       await waitForUser(source, ctx.signal);
-      // IAM allows two keys a user: keep only the one in use while the next is made.
+      // IAM allows two keys a user: keep only the one pods still use while the next is made.
       for (const id of await keyIds(source)) if (id !== current) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: id }));
       const made = await source.iam.send(new CreateAccessKeyCommand({ UserName: source.userName }));
       const key = made.AccessKey;
@@ -64,7 +67,7 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
       const createdAt = (key.CreateDate ?? new Date()).toISOString();
       // The Secret is wholly hybridctl's: a hand edit must not keep a new key from landing after IAM made it.
       await client.apply(credentialsSecret(ctx.provider.cluster, key.AccessKeyId, key.SecretAccessKey, createdAt), true);
-      if (current) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: current })).catch(ignoreMissing);
+      // The replaced key goes once the pods have rolled to this one (retiredKeysKind).
       return { id: ctx.id, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state: { accessKeyId: key.AccessKeyId, createdAt } };
     },
 
@@ -78,8 +81,64 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
       if (found.state.accessKeyId) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: found.state.accessKeyId })).catch(ignoreMissing);
     },
 
+    outputs(found) {
+      // A key about to be replaced has no id to plan with: what takes it plans a change too.
+      return { name: SHIPPER_CREDENTIALS_SECRET, ...(rotationDue(found.state) ? {} : { accessKeyId: found.state.accessKeyId }) };
+    },
+  };
+}
+
+function rotationDue(state: ShipperCredentialsState): boolean {
+  const age = Date.now() - new Date(state.createdAt).getTime();
+  return !state.accessKeyId || !(age < ROTATE_AFTER_DAYS * 86_400_000);
+}
+
+export const RETIRED_KEYS_ID = 'shipper-credentials-retired';
+
+/**
+ * A condition after the rollouts of every pod that reads the key's Secret: the user has no key
+ * but the one the Secret holds. Where it has others (just replaced), deletes them.
+ */
+export function retiredKeysKind(source: ShipperKeySource): ResourceKind<{ accessKeyId: Val }, { accessKeyId: string }, KubeSite> {
+  const unused = async (client: KubeClient, cluster: string) => {
+    const current = (await keyInSecret(client, cluster))?.accessKeyId;
+    return { current, others: (await keyIds(source).catch(() => [])).filter((id) => id !== current) };
+  };
+  return {
+    kind: 'shipper-key-retirement',
+    condition: true,
+
+    async observe({ provider }) {
+      const client = await provider.kube();
+      if (!client || source.offline) return [];
+      const { current, others } = await unused(client, provider.cluster);
+      return current && others.length === 0 ? [{ id: RETIRED_KEYS_ID, ref: source.userName, state: { accessKeyId: current } }] : [];
+    },
+
+    diff(state, spec) {
+      // A key made in this run (unknown while planning) leaves the one it replaced to delete.
+      return spec.accessKeyId === state.accessKeyId ? { changes: [] } : { changes: [{ field: 'keys', from: 'replaced key kept', to: 'deleted' }] };
+    },
+
+    describe() {
+      return { deletes: `${source.userName}'s replaced keys, once every pod reading the Secret has rolled` };
+    },
+
+    async create(_spec, ctx) {
+      const client = await requireClient(ctx.provider);
+      const { current, others } = await unused(client, ctx.provider.cluster);
+      for (const id of others) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: id })).catch(ignoreMissing);
+      return { id: ctx.id, ref: source.userName, state: { accessKeyId: current ?? '' } };
+    },
+
+    async update(_found, spec, _changes, ctx) {
+      return this.create(spec, ctx);
+    },
+
+    async destroy() {},
+
     outputs() {
-      return { name: SHIPPER_CREDENTIALS_SECRET };
+      return {};
     },
   };
 }
@@ -104,9 +163,15 @@ function credentialsSecret(cluster: string, accessKeyId: string, secretAccessKey
   } as KubeObject;
 }
 
+/** The user's active keys; none while the user does not exist. */
 async function keyIds(source: ShipperKeySource): Promise<string[]> {
-  const listed = await source.iam.send(new ListAccessKeysCommand({ UserName: source.userName }));
-  return (listed.AccessKeyMetadata ?? []).flatMap((k) => (k.AccessKeyId ? [k.AccessKeyId] : []));
+  try {
+    const listed = await source.iam.send(new ListAccessKeysCommand({ UserName: source.userName }));
+    return (listed.AccessKeyMetadata ?? []).flatMap((k) => (k.AccessKeyId && k.Status !== 'Inactive' ? [k.AccessKeyId] : []));
+  } catch (error) {
+    if (error instanceof NoSuchEntityException) return [];
+    throw error;
+  }
 }
 
 async function waitForUser(source: ShipperKeySource, signal: AbortSignal | undefined): Promise<void> {

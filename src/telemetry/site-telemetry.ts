@@ -8,8 +8,8 @@ import type { ImageLookup } from '../service/image-ref.ts';
 import { KUBECONFIG_ID } from '../talos/kinds/kubeconfig.ts';
 import { managedWorkspaceCondition } from './managed-workspace.ts';
 import { MONITORING_NAMESPACE } from './prometheus-config.ts';
-import { SHIPPER_CREDENTIALS_ID, shipperCredentialsKind } from './shipper-credentials.ts';
-import { type ManagedPrometheus, type ShipperPlacement, telemetryStack } from './stack.ts';
+import { RETIRED_KEYS_ID, SHIPPER_CREDENTIALS_ID, retiredKeysKind, shipperCredentialsKind } from './shipper-credentials.ts';
+import { type ShipperPlacement, type SiteKey, telemetryStack } from './stack.ts';
 
 export interface SiteTelemetryInputs {
   config: HybridConfig;
@@ -31,29 +31,32 @@ export function siteTelemetry(inputs: SiteTelemetryInputs): { nodes: Node<KubeSi
   const notes: string[] = [];
   const managedOn = config.monitoring.managedPrometheus;
   if (site === 'onprem' && managedOn && !aws) return { nodes: [], notes: ['monitoring is not deployed: the on-prem Prometheus writes into the managed workspace, and there is no AWS access to find it'] };
-  const key = site === 'onprem' && aws ? [onpremKeyNode(config, aws, inputs.awsInRun)] : [];
   let shipper: ShipperPlacement | undefined;
   if (config.monitoring.shipper.enabled) {
     const placement = shipperPlacement(inputs);
     if ('missing' in placement) notes.push(`the data lake's shipper is not deployed: ${placement.missing}`);
-    else shipper = { ...placement, ...(key[0] ? { credentials: key[0] } : {}) };
+    else shipper = placement;
   }
-  const managed: ManagedPrometheus | undefined = managedOn ? { workspaceId: PROMETHEUS_WORKSPACE_ID, nodes: site === 'aws' || !aws ? [] : [workspaceNode(config, aws, inputs), ...key] } : undefined;
-  return { nodes: telemetryStack(config, site, [KUBECONFIG_ID], shipper, managed), notes };
+  // On-prem there is no instance role: a key of its own, for the shipper and for SigV4.
+  const key = site === 'onprem' && aws && (shipper || managedOn) ? siteKey(config, aws, inputs) : undefined;
+  const managed = managedOn ? { workspaceId: PROMETHEUS_WORKSPACE_ID, ...(site === 'onprem' && aws ? { node: workspaceNode(config, aws, inputs) } : {}) } : undefined;
+  return { nodes: telemetryStack(config, site, [KUBECONFIG_ID], { ...(shipper ? { shipper } : {}), ...(managed ? { managed } : {}), ...(key ? { key } : {}) }), notes };
 }
 
 /** Where a site's shipper runs from and writes to, or why it cannot be deployed yet. */
-function shipperPlacement({ config, service, aws, withServiceLogs }: SiteTelemetryInputs): Omit<ShipperPlacement, 'credentials'> | { missing: string } {
+function shipperPlacement({ config, service, aws, withServiceLogs }: SiteTelemetryInputs): ShipperPlacement | { missing: string } {
   if (!service) return { missing: 'it runs from the service image, which is not configured' };
   if ('missing' in service) return { missing: service.missing };
   if (!aws) return { missing: 'it writes into the AWS telemetry bucket, and there is no AWS access to name it' };
   return { image: service.image, bucket: bucketName(aws, 'telemetry'), region: config.aws.region, withServiceLogs };
 }
 
-/** The on-prem site's AWS key (it has no instance role), for the shipper and for SigV4 to the workspace. */
-function onpremKeyNode(config: HybridConfig, aws: AwsProvider, awsInRun: boolean): Node<KubeSite> {
-  const source = { iam: aws.clients.iam, userName: iamName(config.metadata.name, SHIPPER_USER_ID), waitMs: awsInRun ? config.talos.timeouts.installSeconds * 1000 : 0 };
-  return { id: SHIPPER_CREDENTIALS_ID, kind: shipperCredentialsKind(source), dependsOn: [KUBECONFIG_ID, `Namespace/${MONITORING_NAMESPACE}`], spec: () => ({}) };
+function siteKey(config: HybridConfig, aws: AwsProvider, { awsInRun, awsOffline }: SiteTelemetryInputs): SiteKey {
+  const source = { iam: aws.clients.iam, userName: iamName(config.metadata.name, SHIPPER_USER_ID), waitMs: awsInRun ? config.talos.timeouts.installSeconds * 1000 : 0, offline: awsOffline };
+  return {
+    node: { id: SHIPPER_CREDENTIALS_ID, kind: shipperCredentialsKind(source), dependsOn: [KUBECONFIG_ID, `Namespace/${MONITORING_NAMESPACE}`], spec: () => ({}) },
+    retire: (after) => ({ id: RETIRED_KEYS_ID, kind: retiredKeysKind(source), dependsOn: [SHIPPER_CREDENTIALS_ID, ...after], spec: (refs) => ({ accessKeyId: refs.get(SHIPPER_CREDENTIALS_ID, 'accessKeyId') }) }),
+  };
 }
 
 function workspaceNode(config: HybridConfig, aws: AwsProvider, { awsInRun, awsOffline }: SiteTelemetryInputs): Node<KubeSite> {

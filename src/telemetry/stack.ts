@@ -1,15 +1,17 @@
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
-import { type Node, type Refs, isUnknown } from '../core/engine/model.ts';
-import { type KubeSite, stamped } from '../kube/object-kind.ts';
+import { type Node, type Refs, type ResourceKind, isUnknown } from '../core/engine/model.ts';
+import { type KubeSite, type ObjectSpec, type ObjectState, kubeObjectKind, objectId, stamped } from '../kube/object-kind.ts';
 import { objectNodes } from '../kube/object-nodes.ts';
-import { PULL_SECRET_NAME, SERVICE_NAMESPACE } from '../service/manifests.ts';
+import { rolloutKind } from '../kube/rollout.ts';
+import { type KubeObject, PULL_SECRET_NAME, SERVICE_NAMESPACE } from '../service/manifests.ts';
 import { type ServiceImage, pullSecretNodes } from '../service/stack.ts';
 import { telemetryManifests } from './manifests.ts';
-import { type ManagedWorkspace, MONITORING_NAMESPACE } from './prometheus-config.ts';
-import { shipperManifests } from './shipper-manifests.ts';
+import { MONITORING_NAMESPACE } from './prometheus-config.ts';
+import { type PodSpec, SHIPPER_CREDENTIALS_SECRET, shipperManifests } from './shipper-manifests.ts';
 
-/** What a plan shows for the workspace's address before AWS has made the workspace. */
+/** What a plan shows for the workspace's address before AWS has made the workspace, and for a key not made yet. */
 const PENDING_ENDPOINT = 'https://aps-workspaces.invalid/workspaces/known-after-apply/';
+const PENDING_KEY = '(known after apply)';
 
 export interface ShipperPlacement {
   image: ServiceImage;
@@ -17,25 +19,36 @@ export interface ShipperPlacement {
   region: string;
   /** The service is deployed on the site, so its logs are shipped. */
   withServiceLogs: boolean;
-  /** The node that gives the shipper its AWS key (on-prem, which has no instance role). */
-  credentials?: Node<KubeSite>;
 }
+
+/**
+ * The on-prem site's AWS key (it has no instance role): the node that writes it into its Secret
+ * (output `accessKeyId`), and the one that deletes the keys it replaced once every pod that reads
+ * the Secret has rolled over to the new one.
+ */
+export interface SiteKey {
+  node: Node<KubeSite>;
+  retire(after: readonly string[]): Node<KubeSite>;
+}
+
+export interface TelemetryParts {
+  shipper?: ShipperPlacement;
+  /** monitoring.managedPrometheus: the node whose `endpoint` output is the workspace's (on AWS the workspace, on-prem a condition that waits for it). */
+  managed?: { workspaceId: string; node?: Node<KubeSite> };
+  key?: SiteKey;
+}
+
+/** Pods that read the key's Secret carry its id, so a new key rolls them (a Secret read through envFrom is read at start only). */
+const ANNOTATION_KEY = 'hybridctl.dev/aws-access-key-id';
 
 /**
  * A site's monitoring as engine nodes, after `after` (the site's kubeconfig): Prometheus,
- * node-exporter, kube-state-metrics, and the shipper when it has an image and a bucket.
+ * node-exporter, kube-state-metrics, and the shipper when it has an image and a bucket. Objects
+ * that take another node's output (the workspace's endpoint, the key's id) are rendered again
+ * from it at apply time.
  */
-/**
- * Where the site's Prometheus remote-writes when monitoring.managedPrometheus is on: the node
- * whose `endpoint` output is the workspace's (on AWS the workspace itself, on-prem a condition
- * that waits for it), and the node that gives on-prem its key.
- */
-export interface ManagedPrometheus {
-  workspaceId: string;
-  nodes: Node<KubeSite>[];
-}
-
-export function telemetryStack(config: HybridConfig, site: SiteName, after: readonly string[], shipper?: ShipperPlacement, managed?: ManagedPrometheus): Node<KubeSite>[] {
+export function telemetryStack(config: HybridConfig, site: SiteName, after: readonly string[], parts: TelemetryParts = {}): Node<KubeSite>[] {
+  const { shipper, managed, key } = parts;
   const shipperObjects = shipper
     ? shipperManifests(config, site, {
         image: shipper.image.reference,
@@ -45,20 +58,74 @@ export function telemetryStack(config: HybridConfig, site: SiteName, after: read
         withServiceLogs: shipper.withServiceLogs,
       })
     : [];
-  const render = (workspace?: ManagedWorkspace) => [...telemetryManifests(config, site, workspace), ...shipperObjects].map((o) => stamped(o, config.metadata.name));
-  const endpointOf = (refs: Refs): string => {
-    const endpoint = managed ? refs.get(managed.workspaceId, 'endpoint') : '';
-    return isUnknown(endpoint) ? PENDING_ENDPOINT : endpoint;
+  const render = (inputs: { endpoint?: string; keyId?: string }) =>
+    withKeyAnnotation([...telemetryManifests(config, site, inputs.endpoint ? { endpoint: inputs.endpoint } : undefined), ...shipperObjects], inputs.keyId).map((o) =>
+      stamped(o, config.metadata.name),
+    );
+  const known = (refs: Refs, id: string | undefined, output: string, pending: string): string | undefined => {
+    if (!id) return undefined;
+    const value = refs.get(id, output);
+    return isUnknown(value) ? pending : value;
   };
-  const objects = render(managed ? { endpoint: PENDING_ENDPOINT } : undefined);
-  const from = managed ? { dependsOn: [managed.workspaceId], render: (refs: Refs) => render({ endpoint: endpointOf(refs) }) } : undefined;
+  const keyId = key?.node.id;
+  const objects = render({ ...(managed ? { endpoint: PENDING_ENDPOINT } : {}), ...(keyId ? { keyId: PENDING_KEY } : {}) });
+  // Which objects take those outputs: the ones that differ when the outputs do.
+  const other = render({ ...(managed ? { endpoint: `${PENDING_ENDPOINT}other/` } : {}), ...(keyId ? { keyId: `${PENDING_KEY} other` } : {}) });
+  const ids = new Set(objects.filter((o, i) => JSON.stringify(o) !== JSON.stringify(other[i])).map(objectId));
+  const from =
+    managed || keyId
+      ? {
+          ids,
+          dependsOn: [...(managed ? [managed.workspaceId] : []), ...(keyId ? [keyId] : [])],
+          render: (refs: Refs) => {
+            const endpoint = known(refs, managed?.workspaceId, 'endpoint', PENDING_ENDPOINT);
+            const id = known(refs, keyId, 'accessKeyId', PENDING_KEY);
+            return render({ ...(endpoint ? { endpoint } : {}), ...(id ? { keyId: id } : {}) });
+          },
+        }
+      : undefined;
   const login = shipper ? pullSecretNodes(shipper.image, MONITORING_NAMESPACE, [...after, `Namespace/${MONITORING_NAMESPACE}`]) : [];
-  const extra = [...(shipper?.credentials ? [shipper.credentials] : []), ...(managed?.nodes ?? [])];
-  const inputs = [...login, ...extra.filter((n, i) => extra.findIndex((m) => m.id === n.id) === i)];
+  const inputs = [...login, ...(managed?.node ? [managed.node] : []), ...(key ? [key.node] : [])];
   // The shipper's log access lives in the service's namespace, which the service's nodes create.
   const serviceNamespace = `Namespace/${SERVICE_NAMESPACE}`;
   const nodes = objectNodes(objects, after, inputs.map((n) => n.id), from).map((n) =>
     n.id.includes(`/${SERVICE_NAMESPACE}/`) ? { ...n, dependsOn: [...n.dependsOn, serviceNamespace] } : n,
   );
-  return [...inputs, ...nodes];
+  const rollouts = nodes.filter((n) => n.kind === rolloutKind).map((n) => n.id);
+  return [...inputs, ...nodes, ...(key && usesKey(objects) ? [key.retire(rollouts)] : [])];
+}
+
+/**
+ * The Kubernetes kinds monitoring uses, for a site to look for when monitoring or its shipper is
+ * off: what an earlier config made is then found and pruned (cluster-wide roles and bindings, and
+ * the shipper's role in the service's namespace, outlive the monitoring namespace).
+ */
+export function telemetryKinds(config: HybridConfig, site: SiteName): ResourceKind<ObjectSpec, ObjectState, KubeSite>[] {
+  const sample = { image: 'sample', bucket: 'sample', region: config.aws.region, withServiceLogs: true };
+  const objects = [...telemetryManifests(config, site), ...shipperManifests(config, site, sample)];
+  return [...new Set(objects.map((o) => `${o.apiVersion} ${o.kind}`))].map((k) => {
+    const [apiVersion, kind] = k.split(' ') as [string, string];
+    return kubeObjectKind(apiVersion, kind);
+  });
+}
+
+function podTemplates(objects: readonly object[]) {
+  return objects.flatMap((o) => {
+    const template = (o as { spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: PodSpec } } }).spec?.template;
+    return template ? [template] : [];
+  });
+}
+
+const readsKey = (pod: PodSpec | undefined) => (pod?.containers ?? []).some((c) => JSON.stringify(c.envFrom ?? []).includes(SHIPPER_CREDENTIALS_SECRET));
+
+function usesKey(objects: readonly object[]): boolean {
+  return podTemplates(objects).some((t) => readsKey(t.spec));
+}
+
+function withKeyAnnotation(objects: KubeObject[], keyId: string | undefined): KubeObject[] {
+  if (!keyId) return objects;
+  for (const template of podTemplates(objects)) {
+    if (readsKey(template.spec)) template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [ANNOTATION_KEY]: keyId } };
+  }
+  return objects;
 }

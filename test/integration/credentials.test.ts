@@ -37,11 +37,11 @@ describe('without AWS credentials', () => {
       const result = await runCli([...args, '-c', config], noCredentials());
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('no AWS credentials found: planning against an empty account');
-      expect(result.stdout).toContain('28 to create');
+      expect(result.stdout).toContain('29 to create');
       expect(result.stdout).toContain('hctl-demo-state-<account>-eu-central-1');
     }
     const json = JSON.parse((await runCli(['plan', '--site', 'aws', '--layer', 'base', '-o', 'json', '-c', config], noCredentials())).stdout);
-    expect(json.sites[0].summary.create).toBe(28);
+    expect(json.sites[0].summary.create).toBe(29);
     expect(json.sites[0].notes[0]).toContain('no AWS credentials');
     expect(await moto.calls()).toEqual([]);
   });

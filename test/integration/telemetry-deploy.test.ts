@@ -2,11 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListWorkspacesCommand } from '@aws-sdk/client-amp';
-import { GetRolePolicyCommand, GetUserPolicyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetRolePolicyCommand, GetUserPolicyCommand, ListAccessKeysCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
+import { NO_MONITORING } from '../support/config.ts';
 import { type HybridBed, startHybridBed } from '../support/hybrid-bed.ts';
 import { clients } from '../support/inventory.ts';
 import { isWrite } from '../support/kube.ts';
@@ -102,6 +103,10 @@ describe('monitoring on both sites', () => {
     const fresh = await secretKey();
     expect(fresh.id).not.toBe(old.id);
     expect(await keysInIam()).toEqual([fresh.id]);
+    // The pods that read the key rolled over to it: their template names it.
+    const shipper = await getJson('onprem', 'get', 'deployment', 'shipper', '-n', NS);
+    expect(shipper.spec.template.metadata.annotations['hybridctl.dev/aws-access-key-id']).toBe(fresh.id);
+    expect(shipper.status.updatedReplicas).toBe(1);
     // The secret part is never printed.
     expect(result.stdout + result.stderr).not.toContain(fresh.id.slice(4));
   });
@@ -135,5 +140,21 @@ describe('monitoring on both sites', () => {
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect((await aws.amp.send(new ListWorkspacesCommand({}))).workspaces ?? []).toEqual([]);
     await expect(aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'prometheus-remote-write' }))).rejects.toThrow();
+  });
+
+  it('with monitoring turned off, removes it from both sites, cluster-wide roles included, and the on-prem user', { timeout: 600_000 }, async () => {
+    const config = bed.config('  loadgen: { enabled: false }\n');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(NO_MONITORING[0], NO_MONITORING[1]));
+    const result = await runCli(['up', '--state-dir', stateDir, '-c', config], bed.env);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    for (const site of ['aws', 'onprem'] as const) {
+      const roles = (await getJson(site, 'get', 'clusterroles,clusterrolebindings', '-l', 'hybridctl.dev/cluster=demo')).items;
+      expect(roles.map((r: any) => r.metadata.name), site).toEqual([]);
+      expect((await getJson(site, 'get', 'roles,rolebindings', '-n', 'readings', '-l', 'hybridctl.dev/cluster=demo')).items, site).toEqual([]);
+      const namespaces = (await getJson(site, 'get', 'namespaces', '-l', 'hybridctl.dev/cluster=demo')).items.filter((n: any) => n.status.phase !== 'Terminating');
+      expect(namespaces.map((n: any) => n.metadata.name), site).toEqual(['readings']);
+    }
+    const users = (await clients(bed.moto.endpoint).iam.send(new ListUsersCommand({ PathPrefix: '/hybridctl/demo/' }))).Users ?? [];
+    expect(users).toEqual([]);
   });
 });

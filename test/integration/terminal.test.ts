@@ -27,7 +27,7 @@ describe('on a terminal', () => {
     expect(result.exitCode, String(result.stdout)).toBe(0);
     const screen = String(result.stdout);
     expect(screen).toContain('created vpc vpc');
-    expect(screen).toContain('28 created, 0 updated, 0 replaced, 0 deleted');
+    expect(screen).toContain('29 created, 0 updated, 0 replaced, 0 deleted');
     expect(screen).toMatch(/\u001b\[/); // drawn with terminal control sequences, unlike the plain log
   });
 

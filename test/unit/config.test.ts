@@ -108,6 +108,12 @@ describe('config', () => {
     expect(problems(exampleWith(['path: /readyz', 'path: readyz'])).join('\n')).toContain('traffic.healthCheck.path: is not an HTTP path (expected like /readyz)');
   });
 
+  it('checks monitoring: a Prometheus retention, a shipping interval that divides an hour', () => {
+    expect(problems(exampleWith(['retention: 15d', 'retention: 15 days']))).toEqual(['monitoring.retention: is not a Prometheus duration (expected like 15d)']);
+    expect(problems(exampleWith(['intervalMinutes: 5', 'intervalMinutes: 7']))).toEqual(['monitoring.shipper.intervalMinutes: must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)']);
+    expect(problems(exampleWith(['intervalMinutes: 5', 'intervalMinutes: 15']))).toEqual([]);
+  });
+
   it('checks zone lists', () => {
     expect(problems(exampleWith(['availabilityZones: 2', 'availabilityZones: [eu-central-1a, eu-central-1a]']))).toContain(
       'aws.availabilityZones[1]: is listed twice',

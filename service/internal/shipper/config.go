@@ -95,6 +95,9 @@ func ParseConfig(args []string, lookupEnv func(string) (string, bool)) (Config, 
 	c.Interval = duration("SHIPPER_INTERVAL", interval, time.Second)
 	c.Lag = duration("SHIPPER_LAG", lag, 0)
 	c.Step = duration("SHIPPER_STEP", step, time.Second)
+	if c.Interval > 0 && time.Hour%c.Interval != 0 {
+		bad("SHIPPER_INTERVAL (%s) must divide an hour, so that a window lies in one hour's partition", c.Interval)
+	}
 	if c.Interval > 0 && c.Step > 0 && c.Interval%c.Step != 0 {
 		bad("SHIPPER_INTERVAL (%s) must be a multiple of SHIPPER_STEP (%s)", c.Interval, c.Step)
 	}

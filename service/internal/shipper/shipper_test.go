@@ -46,6 +46,42 @@ func (m *memoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	return body, nil
 }
 
+func (m *memoryStore) Create(ctx context.Context, key string, body []byte, contentType string) (bool, error) {
+	if _, err := m.Get(ctx, key); err == nil {
+		return false, nil
+	}
+	return true, m.Put(ctx, key, body, contentType)
+}
+
+// deniedStore answers a missing object as S3 does to a caller without s3:ListBucket.
+type deniedStore struct{ *memoryStore }
+
+func (d deniedStore) Get(ctx context.Context, key string) ([]byte, error) {
+	body, err := d.memoryStore.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnreadable
+	}
+	return body, err
+}
+
+func TestWatermarkWithoutListBucket(t *testing.T) {
+	store := deniedStore{&memoryStore{objects: map[string][]byte{}}}
+	ctx := context.Background()
+	for range 2 {
+		at, err := ReadWatermark(ctx, store, "_shipper/site=aws/shipper-aws.json")
+		if err != nil || !at.IsZero() {
+			t.Fatalf("first reads: %v %v, want the zero time and no error", at, err)
+		}
+	}
+	until := time.Date(2026, 11, 30, 12, 5, 0, 0, time.UTC)
+	if err := WriteWatermark(ctx, store, "_shipper/site=aws/shipper-aws.json", until); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := ReadWatermark(ctx, store, "_shipper/site=aws/shipper-aws.json"); err != nil || !at.Equal(until) {
+		t.Fatalf("after a write: %v %v, want %v", at, err, until)
+	}
+}
+
 func (m *memoryStore) keys(prefix string) []string {
 	var keys []string
 	for k := range m.objects {

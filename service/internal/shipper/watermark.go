@@ -20,6 +20,18 @@ func ReadWatermark(ctx context.Context, store Store, key string) (time.Time, err
 	if errors.Is(err, ErrNotFound) {
 		return time.Time{}, nil
 	}
+	if errors.Is(err, ErrUnreadable) {
+		// The shipper may read its watermark but not list the bucket, so a missing one is a
+		// 403: claim the key with "shipped nothing yet"; if something is there, it is unreadable.
+		created, cerr := createEmptyWatermark(ctx, store, key)
+		if cerr != nil {
+			return time.Time{}, cerr
+		}
+		if created {
+			return time.Time{}, nil
+		}
+		return time.Time{}, fmt.Errorf("watermark %s exists but cannot be read (it needs s3:GetObject): %w", key, err)
+	}
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -37,4 +49,12 @@ func WriteWatermark(ctx context.Context, store Store, key string, until time.Tim
 		return err
 	}
 	return store.Put(ctx, key, body, "application/json")
+}
+
+func createEmptyWatermark(ctx context.Context, store Store, key string) (bool, error) {
+	body, err := json.Marshal(Watermark{SchemaVersion: SchemaVersion})
+	if err != nil {
+		return false, err
+	}
+	return store.Create(ctx, key, body, "application/json")
 }

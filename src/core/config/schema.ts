@@ -126,7 +126,16 @@ const monitoringSection = z.strictObject({
   retention: z.string().regex(/^\d+[smhdwy]$/, { message: 'is not a Prometheus duration (expected like 15d)' }).default('15d'),
   /** The data lake's shipper: one per site, writing a window of telemetry every intervalMinutes. */
   shipper: z
-    .strictObject({ enabled: z.boolean().default(true), intervalMinutes: z.int().min(1).max(60).default(5) })
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // Windows never straddle an hour, so each lands whole in its dt/hour partition.
+      intervalMinutes: z
+        .int()
+        .min(1)
+        .max(60)
+        .refine((n) => 60 % n === 0, { message: 'must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)' })
+        .default(5),
+    })
     .default({ enabled: true, intervalMinutes: 5 }),
   /** Remote-write both sites into an Amazon Managed Service for Prometheus workspace (else into the AWS site's Prometheus). */
   managedPrometheus: z.boolean().default(false),
