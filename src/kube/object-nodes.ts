@@ -5,7 +5,7 @@ import { rolloutId, rolloutKind } from './rollout.ts';
 
 const WORKLOADS = new Set(['Deployment', 'DaemonSet']);
 /** What a workload's pods mount or run as: created first, so the pods start at once. */
-const POD_INPUTS = new Set(['ServiceAccount', 'ConfigMap']);
+const POD_INPUTS = new Set(['ServiceAccount', 'ConfigMap', 'PersistentVolumeClaim']);
 
 /** Objects whose content takes outputs of other nodes (an AWS endpoint, say): rendered again from them at apply time. */
 export interface RenderedFrom {

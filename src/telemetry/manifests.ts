@@ -29,12 +29,15 @@ export function telemetryManifests(config: HybridConfig, site: SiteName, workspa
   const rulesYaml = toYaml({ groups: ruleGroups(config) });
   // Without a managed workspace the AWS Prometheus is where the on-prem one writes.
   const central = site === 'aws' && !workspace;
+  const storage = config.monitoring.storage;
   const values = {
     namespace: MONITORING_NAMESPACE,
     prometheusImage: IMAGES.prometheus,
     nodeExporterImage: IMAGES.nodeExporter,
     kubeStateMetricsImage: IMAGES.kubeStateMetrics,
     retention: config.monitoring.retention,
+    // Without a storage class the data lives with the pod: Talos ships no provisioner.
+    dataVolume: storage ? `persistentVolumeClaim: { claimName: ${DATA_CLAIM} }` : 'emptyDir: { sizeLimit: 20Gi }',
     rulesDir: RULES_DIR,
     // A new configuration or rule set rolls the pod: the files are read at start.
     configHash: createHash('sha256').update(prometheusYml).update(rulesYaml).digest('hex').slice(0, 16),
@@ -43,9 +46,26 @@ export function telemetryManifests(config: HybridConfig, site: SiteName, workspa
     nodePortField: central ? `, nodePort: ${PROMETHEUS_NODE_PORT}` : '',
   };
   const configMap = (name: string, file: string, text: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: MONITORING_NAMESPACE }, data: { [file]: text } });
-  const objects = [...renderTemplates(TEMPLATE_DIR, TEMPLATES, values), configMap('prometheus-config', 'prometheus.yml', prometheusYml), configMap('prometheus-rules', 'rules.yaml', rulesYaml)];
+  const objects = [
+    ...renderTemplates(TEMPLATE_DIR, TEMPLATES, values),
+    configMap('prometheus-config', 'prometheus.yml', prometheusYml),
+    configMap('prometheus-rules', 'rules.yaml', rulesYaml),
+    ...(storage ? [dataClaim(storage)] : []),
+  ];
   if (workspace) signedWithSiteCredentials(objects, site);
   return labelled(objects, config.metadata.name, 'telemetry');
+}
+
+const DATA_CLAIM = 'prometheus-data';
+
+/** Prometheus's volume, one writer at a time (the Deployment recreates its pod). */
+function dataClaim(storage: { storageClass: string; sizeGiB: number }): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: DATA_CLAIM, namespace: MONITORING_NAMESPACE },
+    spec: { storageClassName: storage.storageClass, accessModes: ['ReadWriteOnce'], resources: { requests: { storage: `${storage.sizeGiB}Gi` } } },
+  };
 }
 
 /**

@@ -95,6 +95,19 @@ describe(`telemetry manifests against the Kubernetes ${schemaVersion} schemas`, 
     expect(pod.imagePullSecrets).toEqual([{ name: 'hybridctl-registry' }]);
   });
 
+  it('keeps Prometheus data on a claim of monitoring.storage\'s class when set, else with the pod', async () => {
+    const stored = parseConfig(EXAMPLE.replace('  retention: 15d', '  retention: 15d\n  storage: { storageClass: local-path, sizeGiB: 50 }'));
+    const objects = telemetryManifests(stored, 'onprem');
+    const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim') as { metadata: { name: string }; spec: Record<string, unknown> } | undefined;
+    expect(claim?.spec).toEqual({ storageClassName: 'local-path', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '50Gi' } } });
+    const volumes = (objects: unknown[]) =>
+      (objects.find((o) => (o as { kind: string; metadata: { name: string } }).kind === 'Deployment' && (o as { metadata: { name: string } }).metadata.name === 'prometheus') as { spec: { template: { spec: { volumes: { name: string }[] } } } }).spec.template.spec.volumes.find((v) => v.name === 'data');
+    expect(volumes(objects)).toEqual({ name: 'data', persistentVolumeClaim: { claimName: 'prometheus-data' } });
+    expect(volumes(telemetryManifests(config, 'onprem'))).toEqual({ name: 'data', emptyDir: { sizeLimit: '20Gi' } });
+    const result = await validate(objects);
+    expect(result.code, result.output).toBe(0);
+  });
+
   it('the AWS Prometheus takes remote writes on its NodePort; the on-prem one sends them and takes none', () => {
     const prometheus = (site: 'aws' | 'onprem') => {
       const objects = telemetryManifests(config, site);

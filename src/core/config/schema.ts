@@ -124,6 +124,13 @@ const monitoringSection = z.strictObject({
   enabled: z.boolean().default(true),
   /** How long each site's Prometheus keeps samples (Prometheus duration, like 15d or 12h). */
   retention: z.string().regex(/^\d+[smhdwy]$/, { message: 'is not a Prometheus duration (expected like 15d)' }).default('15d'),
+  /** Keep Prometheus's data on a volume of this storage class (Talos has none by default: then the data lives with the pod). */
+  storage: z
+    .strictObject({
+      storageClass: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { message: 'is not a storage class name (expected like gp3 or local-path)' }),
+      sizeGiB: z.int().min(1).max(16384).default(20),
+    })
+    .optional(),
   /** The data lake's shipper: one per site, writing a window of telemetry every intervalMinutes. */
   shipper: z
     .strictObject({
