@@ -16,6 +16,8 @@
  *                the direct path), and `up` with the VPN from empty and no-op (vpn.ts)
  *   failover     planned failover and failback under load through the entry (total, switch time,
  *                failed requests, p99 during against before), and an unplanned one's failure window (failover.ts)
+ *   telemetry    the shipper under the service's default load (rows/s, CPU per 1,000 requests, Parquet
+ *                against raw JSON, peak RSS), and `data query` over a day of metrics, cold and warm (telemetry.ts)
  *
  * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
  */
@@ -35,6 +37,7 @@ import { onpremSite } from '../../src/providers/metal/site.ts';
 import { createCa, generatePrivateKey } from '../../src/talos/pki.ts';
 import { generateBundle } from '../../src/talos/secrets.ts';
 import { failoverReport } from './failover.ts';
+import { telemetryReport } from './telemetry.ts';
 import { vpnReport } from './vpn.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -277,6 +280,7 @@ async function main(): Promise<void> {
     lines.push(...(await serviceReport()));
     lines.push(...(await vpnReport(ROUNDS)));
     lines.push(...(await failoverReport()));
+    lines.push(...(await telemetryReport()));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();
