@@ -25,8 +25,13 @@ const unb64 = (text: string | undefined) => Buffer.from(text ?? '', 'base64').to
 
 /** The admin client certificate talosctl makes: Ed25519, organisation os:admin, client auth only, one year. */
 export function adminCertificate(bundle: SecretsBundle, now = new Date()): Promise<PemPair> {
+  return clientCertificate(bundle, 'os:admin', now);
+}
+
+/** A client certificate for the Talos API with one role (os:admin, os:reader, …), one year. */
+export function clientCertificate(bundle: SecretsBundle, role: string, now = new Date()): Promise<PemPair> {
   return issueCertificate(bundle.certs.os, {
-    organizations: ['os:admin'],
+    organizations: [role],
     notBefore: now,
     notAfter: new Date(now.getTime() + YEAR_MS),
     extendedKeyUsages: ['clientAuth'],

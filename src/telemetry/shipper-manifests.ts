@@ -1,6 +1,7 @@
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import { type KubeObject, SERVICE_NAMESPACE, labelled, renderTemplates, withPullSecret } from '../service/manifests.ts';
 import { MONITORING_NAMESPACE } from './prometheus-config.ts';
+import { TALOS_READER_DIR, TALOS_READER_SECRET } from './talos-reader.ts';
 
 const TEMPLATE_DIR = new URL('../../templates/telemetry/', import.meta.url);
 /** Where Talos's service logs arrive (json_lines over TCP), in the pod and on every node. */
@@ -39,6 +40,8 @@ export function shipperManifests(config: HybridConfig, site: SiteName, target: S
     logNamespace: SERVICE_NAMESPACE,
     talosPort: TALOS_LOG_PORT,
     talosNodePort: TALOS_LOG_NODE_PORT,
+    talosReaderDir: TALOS_READER_DIR,
+    talosReaderSecret: TALOS_READER_SECRET,
   };
   const templates = target.withServiceLogs ? ['shipper', 'shipper-logs'] : ['shipper'];
   const objects = renderTemplates(TEMPLATE_DIR, templates, values);

@@ -7,6 +7,8 @@ import { type KubeObject, PULL_SECRET_NAME, SERVICE_NAMESPACE } from '../service
 import { type ServiceImage, pullSecretNodes } from '../service/stack.ts';
 import { telemetryManifests } from './manifests.ts';
 import { MONITORING_NAMESPACE } from './prometheus-config.ts';
+import { TALOS_READER_ID, talosReaderKind } from './talos-reader.ts';
+import { SECRETS_ID } from '../talos/kinds/secrets.ts';
 import { type PodSpec, SHIPPER_CREDENTIALS_SECRET, shipperManifests } from './shipper-manifests.ts';
 
 /** What a plan shows for the workspace's address before AWS has made the workspace, and for a key not made yet. */
@@ -85,7 +87,9 @@ export function telemetryStack(config: HybridConfig, site: SiteName, after: read
         }
       : undefined;
   const login = shipper ? pullSecretNodes(shipper.image, MONITORING_NAMESPACE, [...after, `Namespace/${MONITORING_NAMESPACE}`]) : [];
-  const inputs = [...login, ...(managed?.node ? [managed.node] : []), ...(key ? [key.node] : [])];
+  // The shipper mounts its talosconfig, which the site's Talos secrets sign.
+  const reader: Node<KubeSite>[] = shipper ? [{ id: TALOS_READER_ID, kind: talosReaderKind as Node<KubeSite>['kind'], dependsOn: [...after, SECRETS_ID, `Namespace/${MONITORING_NAMESPACE}`], spec: () => ({}) }] : [];
+  const inputs = [...login, ...reader, ...(managed?.node ? [managed.node] : []), ...(key ? [key.node] : [])];
   // The shipper's log access lives in the service's namespace, which the service's nodes create.
   const serviceNamespace = `Namespace/${SERVICE_NAMESPACE}`;
   const nodes = objectNodes(objects, after, inputs.map((n) => n.id), from).map((n) =>

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { type HybridBed, startHybridBed } from '../support/hybrid-bed.ts';
 import { clients } from '../support/inventory.ts';
 import { isWrite } from '../support/kube.ts';
 import { changingCalls } from '../support/moto.ts';
+import { SERVICE_BIN } from '../support/service-bin.ts';
+import { CA_CERT } from '../support/tls.ts';
 
 /**
  * Monitoring as `up` deploys it onto both sites' real control planes (kwok runs the pods): what
@@ -79,7 +82,7 @@ describe('monitoring on both sites', () => {
     // On-prem there is no instance role: the shipper's key is in a Secret, and IAM holds that key and no other.
     const key = await secretKey();
     expect(await keysInIam()).toEqual([key.id]);
-    expect((await getJson('aws', 'get', 'secrets', '-n', NS, '-l', 'hybridctl.dev/cluster=demo')).items.map((s: any) => s.metadata.name)).toEqual(['hybridctl-registry']);
+    expect((await getJson('aws', 'get', 'secrets', '-n', NS, '-l', 'hybridctl.dev/cluster=demo')).items.map((s: any) => s.metadata.name)).toEqual(['hybridctl-registry', 'shipper-talosconfig']);
   });
 
   it('a second run writes nothing to either API server or to AWS', { timeout: 600_000 }, async () => {
@@ -90,6 +93,55 @@ describe('monitoring on both sites', () => {
     expect(result.stdout, result.stdout).toMatch(/nothing to do: all \d+ resources match the config/);
     for (const site of ['aws', 'onprem'] as const) expect(bed.kube[site].adminRequests().slice(before[site]).filter(isWrite), site).toEqual([]);
     expect(changingCalls(await bed.moto.calls())).toEqual([]);
+  });
+
+  it("gives the shipper a reader's talosconfig, with which it snapshots each node's Talos services and etcd's members", { timeout: 600_000 }, async () => {
+    const secret = await getJson('onprem', 'get', 'secret', 'shipper-talosconfig', '-n', NS);
+    const talosconfig = Buffer.from(secret.data.config, 'base64').toString();
+    const context = Object.values(parse(talosconfig).contexts as Record<string, { crt: string }>)[0]!;
+    // The role is os:reader: it reads, and may change nothing.
+    expect(new X509Certificate(Buffer.from(context.crt, 'base64').toString()).subject).toContain('O=os:reader');
+    const dir = mkdtempSync(join(tmpdir(), 'hybridctl-reader-'));
+    writeFileSync(join(dir, 'talosconfig'), talosconfig, { mode: 0o600 });
+    writeFileSync(join(dir, 'service.log'), '');
+    // The shipper as its pod runs it, here against the bed's on-prem Talos nodes (the fake Talos API, with Talos's own auth and types).
+    const shipped = await execa(`${SERVICE_BIN}/shipper`, ['--once'], {
+      reject: false,
+      env: {
+        ...bed.env,
+        KUBECONFIG: join(stateDir, 'kubeconfig-onprem'),
+        AWS_REGION: 'eu-central-1',
+        // moto serves TLS with the test suite's own CA.
+        AWS_CA_BUNDLE: CA_CERT,
+        SHIPPER_SITE: 'onprem',
+        SHIPPER_BUCKET: 'hctl-demo-telemetry-123456789012-eu-central-1',
+        SHIPPER_INTERVAL: '15s',
+        SHIPPER_LAG: '0s',
+        SHIPPER_LISTEN: '',
+        SHIPPER_LOG_FILE: join(dir, 'service.log'),
+        SHIPPER_SPOOL: join(dir, 'spool'),
+        SHIPPER_TALOSCONFIG: join(dir, 'talosconfig'),
+        SHIPPER_TALOS_NODES: `${bed.onpremCp}=controlplane,127.0.42.21=worker`,
+      },
+    });
+    expect(shipped.exitCode, shipped.stdout + shipped.stderr).toBe(0);
+    expect(shipped.stdout).not.toContain('talos snapshot incomplete');
+    const query = await runCli(['data', 'query', '-c', bed.config(), '-o', 'json', "SELECT kind, name, status, ready, detail FROM states WHERE kind IN ('TalosMachine', 'TalosService', 'EtcdMember') ORDER BY kind, name"], {
+      ...bed.env,
+      HYBRIDCTL_CACHE_DIR: join(dir, 'cache'),
+    });
+    expect(query.code, query.stderr).toBe(0);
+    const rows = JSON.parse(query.stdout) as { kind: string; name: string; status: string; ready: boolean | null; detail: string }[];
+    const machines = rows.filter((r) => r.kind === 'TalosMachine');
+    expect(machines.map((r) => [r.name, r.status, r.ready])).toEqual([
+      [bed.onpremCp, 'running', true],
+      ['127.0.42.21', 'running', true],
+    ]);
+    expect(machines.map((r) => JSON.parse(r.detail).role)).toEqual(['controlplane', 'worker']);
+    const services = rows.filter((r) => r.kind === 'TalosService');
+    expect(services.map((r) => r.name.split('/')[0])).toEqual(expect.arrayContaining([bed.onpremCp, '127.0.42.21']));
+    expect(services.length).toBeGreaterThan(2);
+    expect(rows.filter((r) => r.kind === 'EtcdMember').length).toBeGreaterThanOrEqual(1);
   });
 
   it('rotates the on-prem key once it is older than 30 days, and deletes the old one', { timeout: 600_000 }, async () => {

@@ -92,7 +92,16 @@ func assemble(ctx context.Context, cfg shipper.Config, log *slog.Logger) (*shipp
 		s.Logs = []shipper.LogSource{&shipper.PodLogs{Client: kube, Namespace: cfg.LogNamespace, Selector: cfg.LogSelector}}
 	}
 	if cfg.States {
-		s.States = &shipper.KubeStates{Client: kube, Namespaces: cfg.StateNamespaces}
+		states := shipper.AllStates{&shipper.KubeStates{Client: kube, Namespaces: cfg.StateNamespaces}}
+		if cfg.TalosConfig != "" {
+			nodes := shipper.KubeTalosNodes(kube)
+			if len(cfg.TalosNodes) > 0 {
+				nodes = func(context.Context) ([]shipper.TalosNode, error) { return cfg.TalosNodes, nil }
+			}
+			unanswered := func(err error) { log.Warn("talos snapshot incomplete", "error", err.Error()) }
+			states = append(states, &shipper.TalosStates{ConfigFile: cfg.TalosConfig, Nodes: nodes, Unanswered: unanswered})
+		}
+		s.States = states
 	}
 	if _, statErr := os.Stat(cfg.Spool); cfg.TalosListen != "" || (cfg.Once && statErr == nil) {
 		// --once still ships what an earlier run spooled.

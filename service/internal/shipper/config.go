@@ -37,6 +37,8 @@ type Config struct {
 	LogFile                   string
 	StateNamespaces           []string
 	States                    bool
+	TalosConfig               string
+	TalosNodes                []TalosNode
 	TalosListen, Spool        string
 	Listen                    string
 	Once                      bool
@@ -53,7 +55,7 @@ func ParseConfig(args []string, lookupEnv func(string) (string, bool)) (Config, 
 		return fallback
 	}
 	var c Config
-	var interval, lag, step, series, stateNamespaces, states string
+	var interval, lag, step, series, stateNamespaces, states, talosNodes string
 	fs.StringVar(&c.Site, "site", env("SHIPPER_SITE", ""), "aws or onprem (SHIPPER_SITE)")
 	fs.StringVar(&c.Bucket, "bucket", env("SHIPPER_BUCKET", ""), "the lake's bucket (SHIPPER_BUCKET)")
 	fs.StringVar(&c.Name, "name", env("SHIPPER_NAME", ""), "this shipper's stable name, default shipper-<site> (SHIPPER_NAME)")
@@ -67,6 +69,8 @@ func ParseConfig(args []string, lookupEnv func(string) (string, bool)) (Config, 
 	fs.StringVar(&c.LogFile, "log-file", env("SHIPPER_LOG_FILE", ""), "read the service's stdout from this file instead of pod logs (SHIPPER_LOG_FILE)")
 	fs.StringVar(&stateNamespaces, "state-namespaces", env("SHIPPER_STATE_NAMESPACES", ""), "namespaces of the pod, deployment and event snapshots; empty: all (SHIPPER_STATE_NAMESPACES)")
 	fs.StringVar(&states, "states", env("SHIPPER_STATES", "true"), "snapshot states from the Kubernetes API (SHIPPER_STATES)")
+	fs.StringVar(&c.TalosConfig, "talosconfig", env("SHIPPER_TALOSCONFIG", ""), "talosconfig (os:reader) to snapshot each node's Talos services and etcd members; empty: off (SHIPPER_TALOSCONFIG)")
+	fs.StringVar(&talosNodes, "talos-nodes", env("SHIPPER_TALOS_NODES", ""), "address=controlplane|worker,…: the Talos nodes to ask; empty: the Kubernetes nodes' InternalIPs (SHIPPER_TALOS_NODES)")
 	fs.StringVar(&c.TalosListen, "talos-listen", env("SHIPPER_TALOS_LISTEN", ""), "TCP address for Talos's json_lines logs; empty: off (SHIPPER_TALOS_LISTEN)")
 	fs.StringVar(&c.Spool, "spool", env("SHIPPER_SPOOL", "/var/spool/shipper"), "directory for received Talos lines until shipped (SHIPPER_SPOOL)")
 	fs.StringVar(&c.Listen, "listen", env("SHIPPER_LISTEN", ":9091"), "address of /metrics and /healthz; empty: off (SHIPPER_LISTEN)")
@@ -104,6 +108,11 @@ func ParseConfig(args []string, lookupEnv func(string) (string, bool)) (Config, 
 	c.Series = SplitSelectors(series)
 	c.StateNamespaces = splitList(stateNamespaces)
 	c.States = states != "false"
+	if nodes, err := ParseTalosNodes(talosNodes); err != nil {
+		bad("%v", err)
+	} else {
+		c.TalosNodes = nodes
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/cosi-project/runtime/pkg/state/protobuf/server"
 	"github.com/cosi-project/runtime/pkg/state/registry"
 	"github.com/siderolabs/talos/pkg/machinery/resources/network"
+	talosruntime "github.com/siderolabs/talos/pkg/machinery/resources/runtime"
 	"github.com/siderolabs/talos/pkg/machinery/role"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -81,6 +82,7 @@ func (s *cosiService) Destroy(ctx context.Context, req *v1alpha1.DestroyRequest)
 
 // Owners are the controllers that write these resources in Talos.
 const (
+	machineStatusOwner = "runtime.MachineStatusController"
 	linkStatusOwner    = "network.LinkStatusController"
 	addressStatusOwner = "network.AddressStatusController"
 	routeStatusOwner   = "network.RouteStatusController"
@@ -109,6 +111,7 @@ func (n *Node) resourceState(ctx context.Context) (state.CoreState, error) {
 	for _, ns := range []struct{ name, description string }{
 		{network.NamespaceName, "Networking resources."},
 		{network.ConfigNamespaceName, "Networking configuration resources."},
+		{talosruntime.NamespaceName, "Talos runtime resources."},
 	} {
 		if err := namespaces.Register(ctx, ns.name, ns.description); err != nil {
 			return nil, err
@@ -120,6 +123,7 @@ func (n *Node) resourceState(ctx context.Context) (state.CoreState, error) {
 		&network.AddressStatus{},
 		&network.LinkStatus{},
 		&network.RouteStatus{},
+		&talosruntime.MachineStatus{},
 	} {
 		if err := resources.Register(ctx, r); err != nil {
 			return nil, err
@@ -127,6 +131,10 @@ func (n *Node) resourceState(ctx context.Context) (state.CoreState, error) {
 	}
 
 	if err := n.createNetworkResources(ctx, st); err != nil {
+		return nil, err
+	}
+
+	if err := st.Create(ctx, n.machineStatus(), state.WithCreateOwner(machineStatusOwner)); err != nil {
 		return nil, err
 	}
 
@@ -183,6 +191,26 @@ func (n *Node) createNetworkResources(ctx context.Context, st state.State) error
 	}
 
 	return nil
+}
+
+// machineStatus is the node's stage as machined reports it: running once configured (ready),
+// maintenance before that.
+func (n *Node) machineStatus() *talosruntime.MachineStatus {
+	n.f.mu.Lock()
+	defer n.f.mu.Unlock()
+
+	r := talosruntime.NewMachineStatus()
+	switch n.state {
+	case stateConfigured:
+		r.TypedSpec().Stage = talosruntime.MachineStageRunning
+		r.TypedSpec().Status.Ready = true
+	case stateMaintenance:
+		r.TypedSpec().Stage = talosruntime.MachineStageMaintenance
+	default:
+		r.TypedSpec().Stage = talosruntime.MachineStageBooting
+	}
+
+	return r
 }
 
 // accessPolicy is Talos's resources.AccessPolicy: read-only; the type must

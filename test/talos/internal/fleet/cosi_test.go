@@ -176,8 +176,17 @@ func TestResourceAPIErrors(t *testing.T) {
 	_, err = admin.Destroy(ctx(t), &v1alpha1.DestroyRequest{Namespace: "network", Type: network.LinkStatusType, Id: "wg0"})
 	wantStatus(t, err, codes.PermissionDenied, "write access is not allowed")
 
-	_, err = admin.Get(ctx(t), &v1alpha1.GetRequest{Namespace: "runtime", Type: "MachineStatuses.runtime.talos.dev", Id: "machine"})
-	wantStatus(t, err, codes.PermissionDenied, `resource type "MachineStatuses.runtime.talos.dev" is not supported`)
+	_, err = admin.Get(ctx(t), &v1alpha1.GetRequest{Namespace: "runtime", Type: "ExtensionStatuses.runtime.talos.dev", Id: "0"})
+	wantStatus(t, err, codes.PermissionDenied, `resource type "ExtensionStatuses.runtime.talos.dev" is not supported`)
+
+	// The machine's stage, as machined reports it: running, ready.
+	got, err := admin.Get(ctx(t), &v1alpha1.GetRequest{Namespace: "runtime", Type: "MachineStatuses.runtime.talos.dev", Id: "machine"})
+	if err != nil {
+		t.Fatalf("machine status: %v", err)
+	}
+	if spec := got.GetResource().GetSpec().GetYamlSpec(); !strings.Contains(spec, "stage: running") || !strings.Contains(spec, "ready: true") {
+		t.Fatalf("machine status spec = %q, want stage running and ready", spec)
+	}
 
 	_, err = admin.Get(ctx(t), &v1alpha1.GetRequest{Namespace: "nope", Type: network.LinkStatusType, Id: "wg0"})
 	wantStatus(t, err, codes.PermissionDenied, `namespace "nope" is not supported`)
