@@ -1,8 +1,8 @@
-import { type AmpClient, paginateListWorkspaces } from '@aws-sdk/client-amp';
+import type { AmpClient } from '@aws-sdk/client-amp';
 import type { ResourceKind } from '../core/engine/model.ts';
 import { awaitAwsSide } from '../providers/aws/await-aws-side.ts';
-import { collect } from '../providers/aws/calls.ts';
-import { TAG_CLUSTER } from '../providers/aws/naming.ts';
+import { PROMETHEUS_WORKSPACE_ID } from '../providers/aws/base-stack.ts';
+import { clusterWorkspaces } from '../providers/aws/kinds/amp-workspace.ts';
 
 interface WorkspaceFound {
   workspaceId: string;
@@ -14,11 +14,10 @@ interface WorkspaceFound {
  * exists and is ACTIVE; its endpoint is where the on-prem Prometheus writes. When both sites are
  * built in one run, waits for the AWS side to make it.
  */
-export function managedWorkspaceCondition(amp: AmpClient, cluster: string, region: string, options: { awsInRun: boolean; timeoutMs: number; offline: boolean }): ResourceKind<Record<string, never>, WorkspaceFound, unknown> {
+export function managedWorkspaceCondition(amp: AmpClient, cluster: string, options: { awsInRun: boolean; timeoutMs: number; offline: boolean }): ResourceKind<Record<string, never>, WorkspaceFound, unknown> {
   const read = async (): Promise<WorkspaceFound | undefined> => {
-    const pages = await collect(paginateListWorkspaces({ client: amp }, {}));
-    const ours = pages.flatMap((p) => p.workspaces ?? []).find((w) => w.tags?.[TAG_CLUSTER] === cluster && w.status?.statusCode === 'ACTIVE');
-    return ours?.workspaceId ? { workspaceId: ours.workspaceId, endpoint: `https://aps-workspaces.${region}.amazonaws.com/workspaces/${ours.workspaceId}/` } : undefined;
+    const active = (await clusterWorkspaces(amp, cluster)).find((w) => w.status === 'ACTIVE');
+    return active && { workspaceId: active.workspaceId, endpoint: active.endpoint };
   };
   return {
     kind: 'prometheus-workspace-ready',
@@ -28,7 +27,7 @@ export function managedWorkspaceCondition(amp: AmpClient, cluster: string, regio
       // Planning without credentials: the workspace is shown as waited for.
       if (options.offline) return [];
       const found = await read();
-      return found ? [{ id: MANAGED_WORKSPACE_ID, ref: found.workspaceId, state: found }] : [];
+      return found ? [{ id: PROMETHEUS_WORKSPACE_ID, ref: found.workspaceId, state: found }] : [];
     },
 
     diff() {
@@ -55,6 +54,3 @@ export function managedWorkspaceCondition(amp: AmpClient, cluster: string, regio
     },
   };
 }
-
-/** The same id as the AWS site's workspace node, so the telemetry nodes read `endpoint` the same way on both sites. */
-export const MANAGED_WORKSPACE_ID = 'prometheus-workspace';

@@ -3,7 +3,7 @@ import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import { toYaml } from '../core/yaml.ts';
 import { type KubeObject, labelled, renderTemplates } from '../service/manifests.ts';
 import { type ManagedWorkspace, MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, prometheusConfig } from './prometheus-config.ts';
-import { type PodSpec, SHIPPER_CREDENTIALS_SECRET } from './shipper-manifests.ts';
+import { withSiteAwsCredentials } from './shipper-manifests.ts';
 import { ruleGroups } from './rules.ts';
 
 const TEMPLATES = ['namespace', 'prometheus', 'node-exporter', 'kube-state-metrics'];
@@ -52,7 +52,8 @@ export function telemetryManifests(config: HybridConfig, site: SiteName, workspa
     configMap('prometheus-rules', 'rules.yaml', rulesYaml),
     ...(storage ? [dataClaim(storage)] : []),
   ];
-  if (workspace) signedWithSiteCredentials(objects, site);
+  // SigV4 needs AWS credentials in the Prometheus pod.
+  if (workspace) withSiteAwsCredentials(objects, 'prometheus', site);
   return labelled(objects, config.metadata.name, 'telemetry');
 }
 
@@ -68,14 +69,3 @@ function dataClaim(storage: { storageClass: string; sizeGiB: number }): KubeObje
   };
 }
 
-/**
- * SigV4 needs AWS credentials in the Prometheus pod: on AWS the node role, which IMDSv2 serves to
- * the host's network only (hop limit 1); on-prem the site's key from its Secret.
- */
-function signedWithSiteCredentials(objects: KubeObject[], site: SiteName): void {
-  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'prometheus') as { spec: { template: { spec: PodSpec } } } | undefined;
-  const pod = deployment?.spec.template.spec;
-  if (!pod) return;
-  if (site === 'aws') Object.assign(pod, { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
-  else for (const container of pod.containers) container.envFrom = [{ secretRef: { name: SHIPPER_CREDENTIALS_SECRET } }];
-}

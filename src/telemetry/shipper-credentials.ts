@@ -1,8 +1,9 @@
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, GetUserCommand, type IAMClient, ListAccessKeysCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
 import type { ResourceKind, Val } from '../core/engine/model.ts';
 import { requireClient } from '../kube/access.ts';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
-import { LABEL_CLUSTER, LABEL_COMPONENT, type KubeSite } from '../kube/object-kind.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeSite } from '../kube/object-kind.ts';
+import { applyOwnedSecret, deleteOwnedSecret, ownedSecretAnnotations } from '../kube/owned-secret.ts';
 import { MONITORING_NAMESPACE } from './prometheus-config.ts';
 import { SHIPPER_CREDENTIALS_SECRET } from './shipper-manifests.ts';
 
@@ -11,7 +12,7 @@ export const SHIPPER_CREDENTIALS_ID = 'shipper-credentials';
 export const ROTATE_AFTER_DAYS = 30;
 const ANNOTATION_KEY = 'hybridctl.dev/access-key-id';
 const ANNOTATION_CREATED = 'hybridctl.dev/created-at';
-const SECRET_REF = { apiVersion: 'v1', kind: 'Secret', metadata: { name: SHIPPER_CREDENTIALS_SECRET, namespace: MONITORING_NAMESPACE } };
+const SECRET_REF = { name: SHIPPER_CREDENTIALS_SECRET, namespace: MONITORING_NAMESPACE };
 
 /** The IAM user whose key the on-prem shipper gets; the AWS site makes the user. */
 export interface ShipperKeySource {
@@ -65,8 +66,10 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
       const key = made.AccessKey;
       if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error(`iam:CreateAccessKey for ${source.userName} returned no key`);
       const createdAt = (key.CreateDate ?? new Date()).toISOString();
-      // The Secret is wholly hybridctl's: a hand edit must not keep a new key from landing after IAM made it.
-      await client.apply(credentialsSecret(ctx.provider.cluster, key.AccessKeyId, key.SecretAccessKey, createdAt), true);
+      await applyOwnedSecret(client, SECRET_REF, { cluster: ctx.provider.cluster, component: 'telemetry' }, {
+        annotations: { [ANNOTATION_KEY]: key.AccessKeyId, [ANNOTATION_CREATED]: createdAt },
+        stringData: { AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey },
+      });
       // The replaced key goes once the pods have rolled to this one (retiredKeysKind).
       return { id: ctx.id, ref: `${MONITORING_NAMESPACE}/${SHIPPER_CREDENTIALS_SECRET}`, state: { accessKeyId: key.AccessKeyId, createdAt } };
     },
@@ -77,7 +80,7 @@ export function shipperCredentialsKind(source: ShipperKeySource): ResourceKind<R
 
     async destroy(found, ctx) {
       const client = await ctx.provider.kube();
-      await client?.delete(SECRET_REF);
+      await deleteOwnedSecret(client, SECRET_REF);
       if (found.state.accessKeyId) await source.iam.send(new DeleteAccessKeyCommand({ UserName: source.userName, AccessKeyId: found.state.accessKeyId })).catch(ignoreMissing);
     },
 
@@ -144,23 +147,8 @@ export function retiredKeysKind(source: ShipperKeySource): ResourceKind<{ access
 }
 
 async function keyInSecret(client: KubeClient, cluster: string): Promise<ShipperCredentialsState | undefined> {
-  const secret = await client.get<KubeObject>(SECRET_REF);
-  if (!secret || secret.metadata.labels?.[LABEL_CLUSTER] !== cluster) return undefined;
-  const a = secret.metadata.annotations ?? {};
-  return { accessKeyId: a[ANNOTATION_KEY] ?? '', createdAt: a[ANNOTATION_CREATED] ?? '' };
-}
-
-function credentialsSecret(cluster: string, accessKeyId: string, secretAccessKey: string, createdAt: string): KubeObject {
-  return {
-    ...SECRET_REF,
-    metadata: {
-      ...SECRET_REF.metadata,
-      labels: { 'app.kubernetes.io/managed-by': 'hybridctl', [LABEL_CLUSTER]: cluster, [LABEL_COMPONENT]: 'telemetry' },
-      annotations: { [ANNOTATION_KEY]: accessKeyId, [ANNOTATION_CREATED]: createdAt },
-    },
-    type: 'Opaque',
-    stringData: { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey },
-  } as KubeObject;
+  const a = await ownedSecretAnnotations(client, SECRET_REF, cluster);
+  return a && { accessKeyId: a[ANNOTATION_KEY] ?? '', createdAt: a[ANNOTATION_CREATED] ?? '' };
 }
 
 /** The user's active keys; none while the user does not exist. */

@@ -29,7 +29,6 @@ export interface ShipperTarget {
  * On AWS it runs in the host's network to use the node role; on-prem it reads its key from a Secret.
  */
 export function shipperManifests(config: HybridConfig, site: SiteName, target: ShipperTarget): KubeObject[] {
-  const onAws = site === 'aws';
   const values = {
     namespace: MONITORING_NAMESPACE,
     site,
@@ -45,12 +44,19 @@ export function shipperManifests(config: HybridConfig, site: SiteName, target: S
   };
   const templates = target.withServiceLogs ? ['shipper', 'shipper-logs'] : ['shipper'];
   const objects = renderTemplates(TEMPLATE_DIR, templates, values);
-  const pod = (objects.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: PodSpec } } } | undefined)?.spec.template.spec;
-  if (pod && onAws) {
-    // The node role reaches pods in the host's network only: IMDSv2's hop limit 1 keeps other pods away from it.
-    pod.hostNetwork = true;
-    pod.dnsPolicy = 'ClusterFirstWithHostNet';
-  }
-  if (pod && !onAws) for (const container of pod.containers) container.envFrom = [{ secretRef: { name: SHIPPER_CREDENTIALS_SECRET } }];
+  withSiteAwsCredentials(objects, 'shipper', site);
   return labelled(withPullSecret(objects, target.pullSecret), config.metadata.name, 'telemetry');
+}
+
+/**
+ * Gives a Deployment's pods the site's AWS credentials: on AWS the node role, which IMDSv2 serves
+ * to the host's network only (hop limit 1 keeps other pods away from it); on-prem the site's key
+ * from its Secret.
+ */
+export function withSiteAwsCredentials(objects: KubeObject[], deployment: string, site: SiteName): void {
+  const found = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment) as { spec: { template: { spec: PodSpec } } } | undefined;
+  const pod = found?.spec.template.spec;
+  if (!pod) return;
+  if (site === 'aws') Object.assign(pod, { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
+  else for (const container of pod.containers) container.envFrom = [{ secretRef: { name: SHIPPER_CREDENTIALS_SECRET } }];
 }

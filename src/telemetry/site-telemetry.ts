@@ -60,6 +60,6 @@ function siteKey(config: HybridConfig, aws: AwsProvider, { awsInRun, awsOffline 
 }
 
 function workspaceNode(config: HybridConfig, aws: AwsProvider, { awsInRun, awsOffline }: SiteTelemetryInputs): Node<KubeSite> {
-  const kind = managedWorkspaceCondition(aws.clients.amp, config.metadata.name, config.aws.region, { awsInRun, offline: awsOffline, timeoutMs: config.talos.timeouts.installSeconds * 1000 });
+  const kind = managedWorkspaceCondition(aws.clients.amp, config.metadata.name, { awsInRun, offline: awsOffline, timeoutMs: config.talos.timeouts.installSeconds * 1000 });
   return { id: PROMETHEUS_WORKSPACE_ID, kind: kind as Node<KubeSite>['kind'], dependsOn: [], spec: () => ({}) };
 }

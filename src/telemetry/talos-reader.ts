@@ -2,8 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import type { ResourceKind } from '../core/engine/model.ts';
 import { ActionError } from '../core/errors.ts';
 import { requireClient } from '../kube/access.ts';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
-import { LABEL_CLUSTER, LABEL_COMPONENT, type KubeSite } from '../kube/object-kind.ts';
+import type { KubeSite } from '../kube/object-kind.ts';
+import { applyOwnedSecret, deleteOwnedSecret, ownedSecretAnnotations } from '../kube/owned-secret.ts';
 import { readSiteBundle } from '../talos/kinds/secrets.ts';
 import type { TalosSite } from '../talos/site.ts';
 import { clientCertificate, talosconfigYaml } from '../talos/talosconfig.ts';
@@ -15,7 +15,7 @@ export const TALOS_READER_SECRET = 'shipper-talosconfig';
 export const TALOS_READER_DIR = '/etc/talos-reader';
 const RENEW_BEFORE_MS = 30 * 86_400_000;
 const ANNOTATION_EXPIRES = 'hybridctl.dev/expires-at';
-const SECRET_REF = { apiVersion: 'v1', kind: 'Secret', metadata: { name: TALOS_READER_SECRET, namespace: MONITORING_NAMESPACE } };
+const SECRET_REF = { name: TALOS_READER_SECRET, namespace: MONITORING_NAMESPACE };
 
 interface ReaderState {
   expiresAt: string;
@@ -32,7 +32,8 @@ export const talosReaderKind: ResourceKind<Record<string, never>, ReaderState, K
 
   async observe({ provider }) {
     const client = await provider.kube();
-    const state = client && (await readerInSecret(client, provider.cluster));
+    const annotations = client && (await ownedSecretAnnotations(client, SECRET_REF, provider.cluster));
+    const state = annotations && { expiresAt: annotations[ANNOTATION_EXPIRES] ?? '' };
     return state ? [{ id: TALOS_READER_ID, ref: `${MONITORING_NAMESPACE}/${TALOS_READER_SECRET}`, state }] : [];
   },
 
@@ -53,7 +54,7 @@ export const talosReaderKind: ResourceKind<Record<string, never>, ReaderState, K
     const name = `${ctx.provider.clusterName}-reader`;
     const talosconfig = talosconfigYaml([{ name, endpoints: [], nodes: [], ca: secrets.bundle.certs.os.crt, ...pair }], name);
     const expiresAt = new Date(new X509Certificate(pair.crt).validTo).toISOString();
-    await client.apply(readerSecret(ctx.provider.cluster, talosconfig, expiresAt), true);
+    await applyOwnedSecret(client, SECRET_REF, { cluster: ctx.provider.cluster, component: 'telemetry' }, { annotations: { [ANNOTATION_EXPIRES]: expiresAt }, stringData: { config: talosconfig } });
     return { id: ctx.id, ref: `${MONITORING_NAMESPACE}/${TALOS_READER_SECRET}`, state: { expiresAt } };
   },
 
@@ -62,30 +63,10 @@ export const talosReaderKind: ResourceKind<Record<string, never>, ReaderState, K
   },
 
   async destroy(_found, ctx) {
-    const client = await ctx.provider.kube();
-    await client?.delete(SECRET_REF);
+    await deleteOwnedSecret(await ctx.provider.kube(), SECRET_REF);
   },
 
   outputs() {
     return { name: TALOS_READER_SECRET };
   },
 };
-
-async function readerInSecret(client: KubeClient, cluster: string): Promise<ReaderState | undefined> {
-  const secret = await client.get<KubeObject>(SECRET_REF);
-  if (!secret || secret.metadata.labels?.[LABEL_CLUSTER] !== cluster) return undefined;
-  return { expiresAt: secret.metadata.annotations?.[ANNOTATION_EXPIRES] ?? '' };
-}
-
-function readerSecret(cluster: string, talosconfig: string, expiresAt: string): KubeObject {
-  return {
-    ...SECRET_REF,
-    metadata: {
-      ...SECRET_REF.metadata,
-      labels: { 'app.kubernetes.io/managed-by': 'hybridctl', [LABEL_CLUSTER]: cluster, [LABEL_COMPONENT]: 'telemetry' },
-      annotations: { [ANNOTATION_EXPIRES]: expiresAt },
-    },
-    type: 'Opaque',
-    stringData: { config: talosconfig },
-  } as KubeObject;
-}

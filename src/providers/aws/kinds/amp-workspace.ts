@@ -15,6 +15,8 @@ export interface AmpWorkspaceState {
   arn: string;
   /** `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/` */
   endpoint: string;
+  /** ACTIVE, CREATING, … */
+  status: string;
   tags: Tags;
 }
 
@@ -29,16 +31,8 @@ export const ampWorkspaceKind: AwsKind<AmpWorkspaceSpec, AmpWorkspaceState> = {
   kind: 'amp-workspace',
 
   async observe({ provider }) {
-    const amp = provider.clients.amp;
-    const pages = await collect(paginateListWorkspaces({ client: amp }, {}));
-    const ours = pages.flatMap((p) => p.workspaces ?? []).filter((w) => w.tags?.[TAG_CLUSTER] === provider.cluster && w.status?.statusCode !== 'DELETING');
-    return Promise.all(
-      ours.map(async (summary) => {
-        const { workspace } = await amp.send(new DescribeWorkspaceCommand({ workspaceId: summary.workspaceId }));
-        const state = stateOf(workspace, summary.tags ?? {});
-        return { id: componentOf(state.tags) ?? state.workspaceId, ref: state.workspaceId, state };
-      }),
-    );
+    const found = await clusterWorkspaces(provider.clients.amp, provider.cluster);
+    return found.map((state) => ({ id: componentOf(state.tags) ?? state.workspaceId, ref: state.workspaceId, state }));
   },
 
   diff(state, spec) {
@@ -72,8 +66,15 @@ export const ampWorkspaceKind: AwsKind<AmpWorkspaceSpec, AmpWorkspaceState> = {
   },
 };
 
+/** The cluster's workspaces (by its tag), not being deleted, as AWS describes them. */
+export async function clusterWorkspaces(amp: AmpClient, cluster: string): Promise<AmpWorkspaceState[]> {
+  const pages = await collect(paginateListWorkspaces({ client: amp }, {}));
+  const ours = pages.flatMap((p) => p.workspaces ?? []).filter((w) => w.tags?.[TAG_CLUSTER] === cluster && w.status?.statusCode !== 'DELETING');
+  return Promise.all(ours.map(async (summary) => stateOf((await amp.send(new DescribeWorkspaceCommand({ workspaceId: summary.workspaceId }))).workspace, summary.tags ?? {})));
+}
+
 function stateOf(w: WorkspaceDescription | undefined, tags: Tags): AmpWorkspaceState {
-  return { workspaceId: w?.workspaceId ?? '', alias: w?.alias ?? '', arn: w?.arn ?? '', endpoint: w?.prometheusEndpoint ?? '', tags };
+  return { workspaceId: w?.workspaceId ?? '', alias: w?.alias ?? '', arn: w?.arn ?? '', endpoint: w?.prometheusEndpoint ?? '', status: w?.status?.statusCode ?? '', tags };
 }
 
 async function waitActive(amp: AmpClient, workspaceId: string, ctx: { report(m: string): void; signal: AbortSignal }): Promise<WorkspaceDescription | undefined> {

@@ -108,13 +108,10 @@ export const iamRoleKind: AwsKind<IamRoleSpec, IamRoleState> = {
     const { roleName } = found.state;
     if (changes.some((c) => c.field === 'trustPolicy'))
       await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(spec.trustPolicy) }));
-    for (const [name, document] of Object.entries(spec.inlinePolicies)) {
-      if (JSON.stringify(found.state.inlinePolicies[name]) !== JSON.stringify(document))
-        await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: name, PolicyDocument: JSON.stringify(document) }));
-    }
-    for (const name of Object.keys(found.state.inlinePolicies)) {
-      if (!(name in spec.inlinePolicies)) await deleting(() => iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name })));
-    }
+    await syncInlinePolicies(found.state.inlinePolicies, spec.inlinePolicies, {
+      put: (name, document) => iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: name, PolicyDocument: document })),
+      remove: (name) => iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name })),
+    });
     const missing = missingTags(found.state.tags, spec.tags);
     if (Object.keys(missing).length > 0) await iam.send(new TagRoleCommand({ RoleName: roleName, Tags: toList(missing) }));
     return { ...found, state: { ...found.state, trustPolicy: spec.trustPolicy, inlinePolicies: spec.inlinePolicies, tags: { ...found.state.tags, ...spec.tags } } };
@@ -137,6 +134,20 @@ export const iamRoleKind: AwsKind<IamRoleSpec, IamRoleState> = {
     return { roleName: found.state.roleName, arn: found.state.arn };
   },
 };
+
+/** Makes an identity's inline policies those wanted: puts what differs, deletes what is no longer wanted. */
+export async function syncInlinePolicies(
+  live: Record<string, unknown>,
+  wanted: Record<string, PolicyDocument>,
+  calls: { put(name: string, document: string): Promise<unknown>; remove(name: string): Promise<unknown> },
+): Promise<void> {
+  for (const [name, document] of Object.entries(wanted)) {
+    if (JSON.stringify(live[name]) !== JSON.stringify(document)) await calls.put(name, JSON.stringify(document));
+  }
+  for (const name of Object.keys(live)) {
+    if (!(name in wanted)) await deleting(() => calls.remove(name));
+  }
+}
 
 /** IAM returns policy documents URL-encoded. */
 export function parsePolicy(document: string | undefined): unknown {

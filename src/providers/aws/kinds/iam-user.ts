@@ -16,7 +16,7 @@ import { collect, deleting, ifExists } from '../calls.ts';
 import { type Tags, iamPath } from '../naming.ts';
 import type { AwsKind } from '../provider.ts';
 import { componentOf, missingTags, tagChange, toList, toRecord } from '../tags.ts';
-import { type PolicyDocument, parsePolicy } from './iam-role.ts';
+import { type PolicyDocument, parsePolicy, syncInlinePolicies } from './iam-role.ts';
 
 export interface IamUserSpec {
   userName: string;
@@ -77,13 +77,10 @@ export const iamUserKind: AwsKind<IamUserSpec, IamUserState> = {
   async update(found, spec, _changes, ctx) {
     const iam = ctx.provider.clients.iam;
     const UserName = found.state.userName;
-    for (const [name, document] of Object.entries(spec.inlinePolicies)) {
-      if (JSON.stringify(found.state.inlinePolicies[name]) !== JSON.stringify(document))
-        await iam.send(new PutUserPolicyCommand({ UserName, PolicyName: name, PolicyDocument: JSON.stringify(document) }));
-    }
-    for (const name of Object.keys(found.state.inlinePolicies)) {
-      if (!(name in spec.inlinePolicies)) await deleting(() => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName: name })));
-    }
+    await syncInlinePolicies(found.state.inlinePolicies, spec.inlinePolicies, {
+      put: (name, document) => iam.send(new PutUserPolicyCommand({ UserName, PolicyName: name, PolicyDocument: document })),
+      remove: (name) => iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName: name })),
+    });
     const missing = missingTags(found.state.tags, spec.tags);
     if (Object.keys(missing).length > 0) await iam.send(new TagUserCommand({ UserName, Tags: toList(missing) }));
     return { ...found, state: { ...found.state, inlinePolicies: spec.inlinePolicies, tags: { ...found.state.tags, ...spec.tags } } };
