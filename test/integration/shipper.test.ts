@@ -13,7 +13,8 @@ import { prometheusConfig, siteLabel } from '../../src/telemetry/prometheus-conf
 import { ruleGroups } from '../../src/telemetry/rules.ts';
 import { awsEnv, runCli } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
-import { type Testbed, startTestbed } from '../support/kube.ts';
+import { writeCriLog } from '../support/cri-log.ts';
+import { type Testbed, podLogs, startTestbed } from '../support/kube.ts';
 import { type LoadReport, startLoadgen } from '../support/loadgen.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from '../support/moto.ts';
 import { diesWithTests } from '../support/process.ts';
@@ -26,9 +27,11 @@ import { SERVICE_BIN } from '../support/service-bin.ts';
  * bed's kube-apiserver for state snapshots, and Talos-format lines over TCP. Every object is
  * read back with DuckDB; the shipper is SIGKILLed mid-run and restarted.
  *
- * The service's logs come from its own stdout (SHIPPER_LOG_FILE), through the same parser as
- * the pod log endpoint's lines: the test bed's pods are simulated by kwok, whose kubelet
- * serves no logs (the endpoint itself is tested in Go, service/internal/shipper/podlogs_test.go).
+ * The service's logs reach the shipper as in a cluster: from the API server's pod log endpoint,
+ * which the test bed's kube-apiserver proxies to the node's kubelet API (kwok's server and the
+ * kubelet's CRI log reader). The readings process runs beside the bed, so its stdout is written
+ * in the CRI log format as a container runtime would, and named as the log of one of the
+ * Deployment's pods (the other replica served nothing and logged nothing).
  */
 const INTERVAL_S = 10;
 /** The telemetry bucket's name for the example config in moto's account, so `hybridctl data` finds it. */
@@ -70,6 +73,7 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
   let testbed: Testbed;
   let dir: string;
   let serviceLog: string;
+  let servedPods: { name: string; node: string }[] = [];
   let load: { stop(): Promise<LoadReport> };
   let report: LoadReport;
   let loadStart: number;
@@ -118,7 +122,7 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
     s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: HARNESS_KEY, secretAccessKey: 'x' } });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 
-    const [bed] = await Promise.all([startTestbed({ cluster: 'lake', listen: '127.0.0.1', nodes: ['lake-cp-1:controlplane', 'lake-worker-1:worker'] })]);
+    const [bed] = await Promise.all([startTestbed({ cluster: 'lake', listen: '127.0.0.1', nodes: ['lake-cp-1:controlplane', 'lake-worker-1:worker'], kubeletApi: true })]);
     testbed = bed;
     stops.push(() => testbed.stop());
     const manifest = join(dir, 'readings.yaml');
@@ -142,18 +146,33 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
         ],
       }),
     );
-    await execa('kubectl', ['--kubeconfig', testbed.kubeconfigFile, 'apply', '-f', manifest]);
+    const kubectl = (...args: string[]) => execa('kubectl', ['--kubeconfig', testbed.kubeconfigFile, ...args]);
+    await kubectl('apply', '-f', manifest);
+    for (let i = 0; ; i++) {
+      const pods = JSON.parse((await kubectl('get', 'pods', '-n', 'readings', '-o', 'json')).stdout) as { items: { metadata: { name: string }; spec: { nodeName?: string } }[] };
+      servedPods = pods.items.filter((p) => p.spec.nodeName).map((p) => ({ name: p.metadata.name, node: p.spec.nodeName! }));
+      if (servedPods.length === 2) break;
+      if (i > 100) throw new Error(`the readings pods were not scheduled: ${JSON.stringify(pods.items)}`);
+      await sleep(200);
+    }
+    const idleLog = join(dir, 'idle.log');
+    writeFileSync(idleLog, '');
+    const logObjects = join(dir, 'logs.json');
+    writeFileSync(logObjects, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [podLogs('readings', servedPods[0]!.name, 'readings', serviceLog), podLogs('readings', servedPods[1]!.name, 'readings', idleLog)] }));
+    await kubectl('apply', '-f', logObjects);
 
     const port = await freePort();
     const service = execa(`${SERVICE_BIN}/readings`, [], {
-      env: { SITE: 'aws', NODE_NAME: 'test-node', LISTEN_ADDR: `127.0.0.1:${port}`, DRAIN_DELAY: '0s' },
+      env: { SITE: 'aws', NODE_NAME: servedPods[0]!.node, LISTEN_ADDR: `127.0.0.1:${port}`, DRAIN_DELAY: '0s' },
       reject: false,
-      stdout: { file: serviceLog },
+      stdout: 'pipe',
       stderr: 'ignore',
     });
+    const serviceLogWritten = writeCriLog(service.stdout, serviceLog);
     stops.push(async () => {
       service.kill('SIGTERM');
       await service;
+      await serviceLogWritten;
     });
     for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)); i++) await sleep(100);
 
@@ -180,7 +199,6 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
       SHIPPER_LAG: '3s',
       SHIPPER_STEP: '1s',
       SHIPPER_PROMETHEUS: prometheus.url,
-      SHIPPER_LOG_FILE: serviceLog,
       SHIPPER_STATE_NAMESPACES: 'readings,kube-system',
       SHIPPER_TALOS_LISTEN: `127.0.0.1:${talosPort}`,
       SHIPPER_SPOOL: join(dir, 'spool'),
@@ -303,6 +321,9 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
     const lines = Number(row!.n);
     console.log(`logs: ${lines} request lines; load generator: ${report.requests}`);
     expect(Math.abs(lines - report.requests) / report.requests).toBeLessThan(0.01);
+    // Every service line came through the pod log endpoint, from the pod whose log it is.
+    const origins = await query(`SELECT DISTINCT pod, node, namespace, container FROM logs WHERE source = 'service'`);
+    expect(origins).toEqual([{ pod: servedPods[0]!.name, node: servedPods[0]!.node, namespace: 'readings', container: 'readings' }]);
     const [typed] = await query(`SELECT count(*) FILTER (WHERE status IS NULL OR duration_ms IS NULL OR request_id IS NULL) AS untyped, epoch_ms(min(ts)) AS first FROM logs WHERE msg = 'request' AND route LIKE '/api/%'`);
     expect(Number(typed!.untyped)).toBe(0);
     expect(Number(typed!.first)).toBeGreaterThanOrEqual(loadStart - 1000);

@@ -55,6 +55,12 @@ export interface TestbedOptions {
    * image's root filesystem, in the network namespace of the node the pod is bound to.
    */
   exec?: { label: string; rootfs: string; netns: Record<string, string> };
+  /**
+   * Serve the nodes' kubelet API (kwok's server) so the pod log endpoint works: a pod's log is
+   * the CRI-format file that a kwok `Logs` object of the pod's name names (see `podLogs`).
+   * Only nodes whose name carries no address are reachable (theirs is `listen`).
+   */
+  kubeletApi?: boolean;
 }
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -87,6 +93,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     ...(options.exec
       ? ['--exec-label', options.exec.label, '--exec-rootfs', options.exec.rootfs, ...Object.entries(options.exec.netns).flatMap(([node, ns]) => ['--exec-netns', `${node}=${ns}`])]
       : []),
+    ...(options.kubeletApi ? ['--kubelet-port', String(await freePort())] : []),
   ];
   const testbed = await startReadyProcess(KUBE_TESTBED, args, { log: join(dir, 'testbed.log'), dir, readyMs: 120_000, graceMs: 10_000 });
   return {
@@ -116,4 +123,12 @@ function readAudit(file: string): AuditEvent[] {
       code: e.responseStatus?.code ?? 0,
       at: Date.parse(e.requestReceivedTimestamp ?? ''),
     }));
+}
+
+/**
+ * The kwok object that makes the test bed's kubelet API serve `file` as the log of `container`
+ * in pod `namespace/pod` (apply it with kubectl).
+ */
+export function podLogs(namespace: string, pod: string, container: string, file: string): object {
+  return { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name: pod, namespace }, spec: { logs: [{ containers: [container], logsFile: file }] } };
 }

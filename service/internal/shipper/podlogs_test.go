@@ -19,8 +19,9 @@ import (
 
 // fakePodLogAPI speaks the two API calls PodLogs makes, as kube-apiserver answers them:
 // the pod list (JSON) and GET …/pods/{name}/log (plain text, one "<RFC3339Nano> <line>" per
-// line with timestamps=true). kwok's simulated pods of the test bed serve no logs, so this
-// is where the endpoint's format is tested.
+// line with timestamps=true). The real endpoint, through the test bed's kube-apiserver and the
+// kubelet's log reader, is exercised by test/integration/shipper.test.ts; this one checks the
+// requests (previous=true for restarted containers) and the window's edges.
 type fakePodLogAPI struct {
 	mu       sync.Mutex
 	requests []string

@@ -24,6 +24,8 @@ type KwokOptions struct {
 	PodCIDR    string
 	// NodeIP is the address of nodes whose name does not carry one.
 	NodeIP string
+	// NodePort, if set, is the kubelet port every node advertises.
+	NodePort int
 	// Skip, if its key is set, is the label of pods kwok must leave alone.
 	Skip Label
 }
@@ -84,6 +86,7 @@ func StartKwok(ctx context.Context, o KwokOptions) error {
 		ManageNodesWithAnnotationSelector: manageSelector,
 		CIDR:                              o.PodCIDR,
 		NodeIP:                            o.NodeIP,
+		NodePort:                          o.NodePort,
 		LocalStages:                       stages,
 		PodPlayStageParallelism:           opts.PodPlayStageParallelism,
 		NodePlayStageParallelism:          opts.NodePlayStageParallelism,

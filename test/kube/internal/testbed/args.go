@@ -22,6 +22,12 @@ func apiserverArgs(c Config, p paths, etcdURL string) []string {
 		"--service-account-signing-key-file=" + p.saKey,
 		"--service-cluster-ip-range=" + c.ServiceCIDR,
 		"--profiling=false",
+		// Kubelets are reached at their InternalIP (a node's Hostname address is only its name)
+		// and must show a serving certificate of the test bed's CA, as kubeadm sets it up.
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-certificate-authority=" + p.ca,
+		"--kubelet-client-certificate=" + p.kubeletClient,
+		"--kubelet-client-key=" + p.kubeletClientKey,
 	}
 	if c.AuditLog != "" {
 		args = append(args, "--audit-policy-file="+p.auditPolicy, "--audit-log-path="+c.AuditLog)

@@ -51,6 +51,9 @@ func writeCredentials(c Config, p paths) error {
 	if err := serving.Write(p.serving, p.servingKey); err != nil {
 		return err
 	}
+	if err := writeKubeletCerts(c, p, ca); err != nil {
+		return err
+	}
 	clients := []client{
 		{p.admin, "admin@" + c.Cluster, "admin", []string{"system:masters"}},
 		{p.controllerManager, "", "system:kube-controller-manager", nil},
@@ -74,6 +77,23 @@ func writeCredentials(c Config, p paths) error {
 		return os.Chmod(c.KubeconfigOut, 0o600)
 	}
 	return nil
+}
+
+// writeKubeletCerts issues the kubelet API's serving certificate (for the nodes' address)
+// and the API server's client certificate for it, user kube-apiserver-kubelet-client.
+func writeKubeletCerts(c Config, p paths, ca *pki.KeyPair) error {
+	serving, err := ca.ServingCert("kubelet", []string{"localhost"}, []net.IP{c.Listen})
+	if err != nil {
+		return err
+	}
+	if err := serving.Write(p.kubelet, p.kubeletKey); err != nil {
+		return err
+	}
+	client, err := ca.ClientCert("kube-apiserver-kubelet-client", "kubeadm:cluster-admins")
+	if err != nil {
+		return err
+	}
+	return client.Write(p.kubeletClient, p.kubeletClientKey)
 }
 
 func writeKubeconfig(c Config, ca *pki.KeyPair, cl client) error {

@@ -22,6 +22,9 @@ type Config struct {
 	PodCIDR       string
 	KubeconfigOut string
 	AuditLog      string
+	// KubeletPort, if set, is where the nodes' kubelet API (kwok's server) listens on Listen,
+	// so the API server's pod log endpoint reaches it.
+	KubeletPort int
 	// Exec runs pods with its label for real instead of kwok, if the label is set;
 	// the test bed fills in its Kubeconfig and Dir.
 	Exec execkubelet.Config
@@ -29,12 +32,14 @@ type Config struct {
 
 // paths are the files the testbed keeps in its data directory.
 type paths struct {
-	etcd, certDir                  string
-	ca, caKey, serving, servingKey string
-	saKey, saPub                   string
-	admin, controllerManager       string
-	scheduler, kwok, auditPolicy   string
-	execKubelet, pods              string
+	etcd, certDir                   string
+	ca, caKey, serving, servingKey  string
+	saKey, saPub                    string
+	admin, controllerManager        string
+	scheduler, kwok, auditPolicy    string
+	execKubelet, pods               string
+	kubelet, kubeletKey             string
+	kubeletClient, kubeletClientKey string
 }
 
 func (c Config) paths() paths {
@@ -56,6 +61,10 @@ func (c Config) paths() paths {
 		auditPolicy:       filepath.Join(c.Dir, "audit-policy.yaml"),
 		execKubelet:       kc("exec-kubelet"),
 		pods:              filepath.Join(c.Dir, "pods"),
+		kubelet:           pki("kubelet.crt"),
+		kubeletKey:        pki("kubelet.key"),
+		kubeletClient:     pki("apiserver-kubelet-client.crt"),
+		kubeletClientKey:  pki("apiserver-kubelet-client.key"),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -72,8 +73,15 @@ func Run(ctx context.Context, c Config, ready func()) error {
 	if err := fakenodes.Create(startCtx, admin, c.Nodes); err != nil {
 		return err
 	}
-	kwokOpts := fakenodes.KwokOptions{Kubeconfig: p.kwok, PodCIDR: c.PodCIDR, NodeIP: c.Listen.String(),
+	kwokOpts := fakenodes.KwokOptions{Kubeconfig: p.kwok, PodCIDR: c.PodCIDR, NodeIP: c.Listen.String(), NodePort: c.KubeletPort,
 		Skip: fakenodes.Label{Key: c.Exec.LabelKey, Value: c.Exec.LabelValue}}
+	if c.KubeletPort != 0 {
+		kubelet := fakenodes.KubeletServerOptions{Kubeconfig: p.kwok, Address: net.JoinHostPort(c.Listen.String(), itoa(c.KubeletPort)),
+			CertFile: p.kubelet, KeyFile: p.kubeletKey}
+		if err := fakenodes.StartKubeletServer(compCtx, kubelet, failed); err != nil {
+			return fmt.Errorf("kubelet server: %w", err)
+		}
+	}
 	if err := fakenodes.StartKwok(compCtx, kwokOpts); err != nil {
 		return fmt.Errorf("kwok: %w", err)
 	}
