@@ -16,7 +16,7 @@ const TEMPLATE_DIR = new URL('../../templates/telemetry/', import.meta.url);
 export const IMAGES = {
   prometheus: 'quay.io/prometheus/prometheus:v3.16.0',
   nodeExporter: 'quay.io/prometheus/node-exporter:v1.9.1',
-  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0',
+  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0',
 } as const;
 
 /**

@@ -45,6 +45,33 @@ function controlPlaneJob(job: string, port: number, secure: boolean) {
   };
 }
 
+/**
+ * Every API server, at the addresses of the `kubernetes` Service's endpoints, verified against
+ * the cluster's CA under the Service's name (the endpoints are node addresses).
+ */
+function apiserverJob() {
+  return {
+    job_name: 'apiserver',
+    scheme: 'https',
+    kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: ['default'] } }],
+    authorization: { credentials_file: `${SA_DIR}/token` },
+    tls_config: { ca_file: `${SA_DIR}/ca.crt`, server_name: 'kubernetes.default.svc' },
+    relabel_configs: [{ source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], regex: 'kubernetes;https', action: 'keep' }],
+  };
+}
+
+/** The telemetry shipper's own counters (its pod's `metrics` port). */
+function shipperJob() {
+  return {
+    job_name: 'shipper',
+    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [MONITORING_NAMESPACE] } }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_container_port_name'], regex: 'shipper;metrics', action: 'keep' },
+      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+    ],
+  };
+}
+
 /** Pods that ask to be scraped (`prometheus.io/scrape: "true"`, with port and path annotations) in one namespace. */
 function annotatedPodsJob(job: string, namespace: string) {
   return {
@@ -95,8 +122,8 @@ function managedRemoteWrite(config: HybridConfig, workspace: ManagedWorkspace) {
 
 /**
  * prometheus.yml for one site: the readings service (its pods' annotations), kubelet and
- * cAdvisor, the controller manager (10257), scheduler (10259) and etcd (2381) on control planes,
- * node-exporter, kube-state-metrics and Prometheus itself; every series labelled with its site
+ * cAdvisor, the API servers, the controller manager (10257), scheduler (10259) and etcd (2381) on
+ * control planes, node-exporter, kube-state-metrics, the shipper and Prometheus itself; every series labelled with its site
  * and cluster. The on-prem one also remote-writes everything to the AWS one, so one place holds
  * both sites; with a managed workspace, both write there instead.
  */
@@ -107,6 +134,7 @@ export function prometheusConfig(config: HybridConfig, site: SiteName, workspace
     annotatedPodsJob('readings', SERVICE_NAMESPACE),
     nodeProxyJob('kubelet', '/metrics'),
     nodeProxyJob('cadvisor', '/metrics/cadvisor'),
+    apiserverJob(),
     ...controlPlaneJobs,
     {
       job_name: 'node-exporter',
@@ -118,6 +146,7 @@ export function prometheusConfig(config: HybridConfig, site: SiteName, workspace
       ],
     },
     { job_name: 'kube-state-metrics', static_configs: [{ targets: [`kube-state-metrics.${MONITORING_NAMESPACE}.svc:8080`] }] },
+    shipperJob(),
     { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] },
   ];
   return {

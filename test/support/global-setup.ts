@@ -4,6 +4,7 @@ import { ROOT } from './paths.ts';
 import { buildKubeTestbed } from './kube.ts';
 import { buildTalosTools } from './talos.ts';
 import { Netns } from './netns.ts';
+import { buildExporters } from './exporters.ts';
 import { buildPromtool } from './prometheus.ts';
 import { buildServiceBinaries } from './service-bin.ts';
 import { CA_CERT, ensureTestCa } from './tls.ts';
@@ -18,7 +19,7 @@ async function ensureBuilt(): Promise<void> {
 }
 
 export default async function setup(): Promise<void> {
-  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed(), buildPromtool(), buildServiceBinaries()]);
+  await Promise.all([ensureTestTools(), ensureBuilt(), ensureTestCa(), buildTalosTools(), buildKubeTestbed(), buildPromtool(), buildExporters(), buildServiceBinaries()]);
   if (await Netns.available()) await Netns.removeStale();
   // Test workers start after this and inherit it: their SDK clients and fetch trust the test CA.
   process.env.NODE_EXTRA_CA_CERTS = CA_CERT;

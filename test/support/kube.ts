@@ -36,6 +36,8 @@ export interface Testbed {
   port: number;
   kubeconfigFile: string;
   kubeconfig: string;
+  /** `http://127.0.0.1:<port>/metrics` of the bed's etcd, when asked for. */
+  etcdMetricsUrl?: string;
   /** Requests made with the admin kubeconfig by hybridctl and kubectl (not the test bed's own set-up), oldest first. */
   adminRequests(): AuditEvent[];
   stop(): Promise<void>;
@@ -61,6 +63,8 @@ export interface TestbedOptions {
    * Only nodes whose name carries no address are reachable (theirs is `listen`).
    */
   kubeletApi?: boolean;
+  /** Serve etcd's own /metrics (see `Testbed.etcdMetricsUrl`). */
+  etcdMetrics?: boolean;
 }
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -75,6 +79,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
   const port = options.port ?? (await freePort());
   const kubeconfigFile = join(dir, 'admin.kubeconfig');
   const auditLog = join(dir, 'audit.log');
+  const etcdMetricsPort = options.etcdMetrics ? await freePort() : undefined;
   const args = [
     '--dir',
     join(dir, 'data'),
@@ -94,6 +99,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
       ? ['--exec-label', options.exec.label, '--exec-rootfs', options.exec.rootfs, ...Object.entries(options.exec.netns).flatMap(([node, ns]) => ['--exec-netns', `${node}=${ns}`])]
       : []),
     ...(options.kubeletApi ? ['--kubelet-port', String(await freePort())] : []),
+    ...(etcdMetricsPort ? ['--etcd-metrics-port', String(etcdMetricsPort)] : []),
   ];
   const testbed = await startReadyProcess(KUBE_TESTBED, args, { log: join(dir, 'testbed.log'), dir, readyMs: 120_000, graceMs: 10_000 });
   return {
@@ -101,6 +107,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     port,
     kubeconfigFile,
     kubeconfig: readFileSync(kubeconfigFile, 'utf8'),
+    ...(etcdMetricsPort ? { etcdMetricsUrl: `http://127.0.0.1:${etcdMetricsPort}/metrics` } : {}),
     adminRequests: () => readAudit(auditLog).filter((e) => e.user === 'admin' && !e.userAgent.startsWith('kube-testbed/')),
     stop: () => testbed.stop(),
   };

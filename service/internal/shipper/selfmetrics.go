@@ -28,6 +28,10 @@ func NewSelfMetrics() *SelfMetrics {
 		TalosLines: prometheus.NewCounter(prometheus.CounterOpts{Name: "shipper_talos_lines_received_total", Help: "Lines received from Talos and spooled."}),
 	}
 	m.Registry.MustRegister(m.Windows, m.Rows, m.Errors, m.LastSuccess, m.TalosLines)
+	// Every error series exists from the start at 0, so a dashboard shows "no errors", not "no data".
+	for _, signal := range []string{"metrics", "logs", "states", "watermark"} {
+		m.Errors.WithLabelValues(signal)
+	}
 	return m
 }
 

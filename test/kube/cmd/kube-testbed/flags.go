@@ -51,6 +51,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", "", "write the admin kubeconfig here (mode 0600)")
 	fs.StringVar(&o.AuditLog, "audit-log", "", "write the apiserver's audit log (level Metadata) here")
 	fs.IntVar(&o.KubeletPort, "kubelet-port", 0, "serve the nodes' kubelet API (pod logs from kwok Logs objects) on this port of --listen; 0: none")
+	fs.IntVar(&o.EtcdMetricsPort, "etcd-metrics-port", 0, "serve etcd's /metrics on this port of 127.0.0.1; 0: none")
 	fs.StringVar(&execLabel, "exec-label", "", "run pods with label KEY=VALUE for real instead of by kwok")
 	fs.Var(&execNetns, "exec-netns", "NODE=NETNS: run labelled pods bound to NODE in network namespace NETNS (repeatable)")
 	fs.StringVar(&o.Exec.Rootfs, "exec-rootfs", "", "the unpacked root file system labelled pods run in (a copy per pod)")

@@ -19,8 +19,9 @@ type Server struct {
 	ClientURL string
 }
 
-// Start runs etcd with its data in dir, on free loopback ports.
-func Start(dir string) (*Server, error) {
+// Start runs etcd with its data in dir, on free loopback ports; metricsPort, if set, serves
+// /metrics (etcd's own, as a Talos control plane's etcd serves them on 2381) on 127.0.0.1.
+func Start(dir string, metricsPort int) (*Server, error) {
 	clientURL, err := freeURL()
 	if err != nil {
 		return nil, err
@@ -37,6 +38,9 @@ func Start(dir string) (*Server, error) {
 	cfg.ListenPeerUrls = []url.URL{*peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	if metricsPort != 0 {
+		cfg.ListenMetricsUrls = []url.URL{{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", metricsPort)}}
+	}
 	level := zap.NewAtomicLevelAt(zap.ErrorLevel)
 	logger, err := newLogger(level)
 	if err != nil {

@@ -25,6 +25,8 @@ type Config struct {
 	// KubeletPort, if set, is where the nodes' kubelet API (kwok's server) listens on Listen,
 	// so the API server's pod log endpoint reaches it.
 	KubeletPort int
+	// EtcdMetricsPort, if set, is where etcd serves /metrics on 127.0.0.1.
+	EtcdMetricsPort int
 	// Exec runs pods with its label for real instead of kwok, if the label is set;
 	// the test bed fills in its Kubeconfig and Dir.
 	Exec execkubelet.Config

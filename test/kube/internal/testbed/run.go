@@ -38,7 +38,7 @@ func Run(ctx context.Context, c Config, ready func()) error {
 			return err
 		}
 	}
-	db, err := etcd.Start(p.etcd)
+	db, err := etcd.Start(p.etcd, c.EtcdMetricsPort)
 	if err != nil {
 		return err
 	}
