@@ -3,7 +3,7 @@ import { type EngineEvent, type Outcome, execute } from './core/engine/execute.t
 import type { AnyKind, Node } from './core/engine/model.ts';
 import { Observation, type Plan, type PlannedChange, isChange, planDown, planUp } from './core/engine/plan.ts';
 import { baseStack } from './providers/aws/base-stack.ts';
-import { nodeStack } from './providers/aws/node-stack.ts';
+import { instanceId, nodeStack } from './providers/aws/node-stack.ts';
 import { type AwsSession, requireOnline, sharedSession } from './providers/aws/session.ts';
 import { resolveNodeImages } from './providers/aws/talos-image.ts';
 import { awsSite } from './providers/aws/talos-site.ts';
@@ -17,6 +17,7 @@ import { telemetryKinds } from './telemetry/stack.ts';
 import { serviceStack } from './service/stack.ts';
 import { iamUserKind } from './providers/aws/kinds/iam-user.ts';
 import { ampWorkspaceKind } from './providers/aws/kinds/amp-workspace.ts';
+import { grafanaWorkspaceKind } from './providers/aws/kinds/grafana-workspace.ts';
 import { catalogKinds, catalogNodes } from './telemetry/lake-catalog.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
 import { configuredAddresses } from './talos/trust.ts';
@@ -29,6 +30,9 @@ import { trafficAwsNodes } from './traffic/aws-stack.ts';
 import { dnsLeftovers } from './traffic/dns-stack.ts';
 import { noEntryReason, serviceEntry } from './traffic/entry.ts';
 import { readJournal } from './traffic/journal.ts';
+import { readDashboardFiles } from './grafana/dashboard-files.ts';
+import { type GrafanaLayer, grafanaLayer } from './grafana/layer.ts';
+import { type GrafanaMode, chooseGrafana } from './grafana/mode.ts';
 
 export interface PipelineOptions {
   sites: readonly SiteName[];
@@ -79,20 +83,22 @@ export interface SitePlan extends SiteStack {
 export async function loadStacks(given: HybridConfig, options: PipelineOptions): Promise<SiteStack[]> {
   const state = StateDir.forConfig(options.configFile, given.metadata.name, options.stateDir);
   const trafficState = await trafficNotes(given, state, options.activeSite);
-  const config = trafficState.config;
-  const entry = serviceEntry(config);
+  const entry = serviceEntry(trafficState.config);
   const kube = { forceConflicts: options.forceConflicts ?? false };
-  const deploysService = config.service.enabled && !options.forDown && options.layer !== 'base';
-  const monitors = config.monitoring.enabled && !options.forDown && options.layer !== 'base';
-  const ships = monitors && config.monitoring.shipper.enabled;
+  const deploysService = trafficState.config.service.enabled && !options.forDown && options.layer !== 'base';
+  const monitors = trafficState.config.monitoring.enabled && !options.forDown && options.layer !== 'base';
+  const ships = monitors && trafficState.config.monitoring.shipper.enabled;
   // The on-prem gateway dials the AWS gateway's address, which only AWS knows.
   // Monitoring asks AWS for the bucket's name, the on-prem key and the managed workspace.
   const needsAws =
     options.sites.includes('aws') ||
-    (deploysService && config.service.image.registry === 'ecr') ||
-    (config.vpn.enabled && !options.forDown) ||
-    (monitors && (ships || config.monitoring.managedPrometheus));
-  const session = needsAws ? await connectForSites(config, options) : undefined;
+    (deploysService && trafficState.config.service.image.registry === 'ecr') ||
+    (trafficState.config.vpn.enabled && !options.forDown) ||
+    (monitors && (ships || trafficState.config.monitoring.managedPrometheus));
+  const session = needsAws ? await connectForSites(trafficState.config, options) : undefined;
+  const grafana = await dashboardsLayer(trafficState.config, monitors, session);
+  // From here on, monitoring.grafana says where the dashboards are, chosen or given.
+  const config = withGrafanaMode(trafficState.config, grafana.mode);
   const vpn = vpnLayer(config, state, session && !session.offline ? { aws: session.provider } : {});
   const vpnNotes = (await vpn?.notes()) ?? { aws: [], onprem: [] };
   const service = deploysService || ships ? await resolveServiceImage(config, session && { provider: session.provider, offline: session.offline }) : undefined;
@@ -108,7 +114,10 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     if (!monitors) return { ...stack, ...leftovers };
     const aws = session?.provider;
     const telemetry = siteTelemetry({ config, site: stack.site, service, aws, awsInRun: options.sites.includes('aws'), awsOffline: session?.offline ?? true, withServiceLogs: deploysService });
-    return { ...stack, ...leftovers, notes: [...stack.notes, ...telemetry.notes], nodes: [...stack.nodes, ...(telemetry.nodes as Node<unknown>[])] };
+    // Grafana in the cluster reads what monitoring deploys: with the site's monitoring left out, so is Grafana.
+    const dashboards = telemetry.nodes.length > 0 ? (grafana.siteNodes(stack.site) as Node<unknown>[]) : [];
+    const grafanaLeftovers = { alsoObserve: [...(leftovers.alsoObserve ?? stack.alsoObserve ?? []), ...grafana.leftoverKinds(stack.site)] };
+    return { ...stack, ...grafanaLeftovers, notes: [...stack.notes, ...telemetry.notes], nodes: [...stack.nodes, ...(telemetry.nodes as Node<unknown>[]), ...dashboards] };
   };
   const withKube = (stack: SiteStack): SiteStack => withTelemetry(withService(stack));
 
@@ -118,7 +127,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     const notes = session.offline
       ? [`no AWS credentials found: planning against an empty account (zones assumed: ${session.zones.join(', ')}; Talos images looked up at apply time)`]
       : [];
-    const base = baseStack(config, site, session.zones, vpn?.crossSite, serviceEntry(config));
+    const base = baseStack(config, site, session.zones, vpn?.crossSite, serviceEntry(config), grafana.readers);
     const later = `<talos ${config.talos.version} image>`;
     const unresolved = { controlplane: later, worker: later, gateway: later };
     const images =
@@ -129,7 +138,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     const stack: SiteStack = {
       site: 'aws',
       title: `AWS site: cluster ${site.cluster} in ${site.region}, account ${site.account}${session.identity ? ` as ${session.identity}` : ''}`,
-      notes: [...notes, ...vpnNotes.aws, ...trafficState.notes],
+      notes: [...notes, ...vpnNotes.aws, ...trafficState.notes, ...grafana.notes],
       provider: site,
       nodes: [
         ...base,
@@ -137,6 +146,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
         ...nodeStack(config, site, session.zones, images),
         ...(vpn?.awsNodes(site, session.zones, images) ?? []),
         ...traffic,
+        ...grafana.awsNodes(site, session.zones, { node: config.aws.workers.count > 0 ? instanceId('worker', 1) : instanceId('controlplane', 1) }),
       ] as Node<unknown>[],
       offline: session.offline,
       parts: { service: [], traffic: traffic.map((n) => n.id) },
@@ -146,6 +156,8 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
         ...(ships ? [] : [iamUserKind]),
         ...(catalog.length > 0 ? [] : catalogKinds()),
         ...(config.monitoring.enabled && config.monitoring.managedPrometheus ? [] : [ampWorkspaceKind]),
+        // With monitoring off, or for `down`, the workspace an earlier run made is found and deleted.
+        ...(monitors ? [] : [grafanaWorkspaceKind]),
       ] as AnyKind<unknown>[],
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withKube(stack));
@@ -164,6 +176,21 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     stacks.push(withKube(stack));
   }
   return stacks;
+}
+
+/**
+ * Where the dashboards go (monitoring.grafana, or the account's default) and their layer. Without
+ * monitoring there are none; what an earlier config made is still looked for.
+ */
+async function dashboardsLayer(config: HybridConfig, monitors: boolean, session: AwsSession | undefined): Promise<GrafanaLayer> {
+  if (!monitors) return grafanaLayer(config, 'none', []);
+  const choice = await chooseGrafana(config, session && { ssoAdmin: session.provider.clients.ssoAdmin, offline: session.offline });
+  const dashboards = choice.mode === 'none' ? [] : await readDashboardFiles();
+  return grafanaLayer(withGrafanaMode(config, choice.mode), choice.mode, dashboards, choice.note ? [choice.note] : []);
+}
+
+function withGrafanaMode(config: HybridConfig, mode: GrafanaMode): HybridConfig {
+  return { ...config, monitoring: { ...config.monitoring, grafana: mode } };
 }
 
 /** What the layers above add to each site's Talos configs: the VPN's documents, and where Talos sends its logs. */

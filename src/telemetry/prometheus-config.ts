@@ -98,8 +98,14 @@ export function siteLabel(site: SiteName) {
 
 /** Where the on-prem Prometheus sends its samples: the AWS one's NodePort at the AWS gateway's tunnel address, a Kubernetes node reachable over the VPN whatever the VPC's addresses. */
 export function remoteWriteUrl(config: HybridConfig): string | undefined {
+  const central = centralPrometheusUrl(config);
+  return central ? `${central}/api/v1/write` : undefined;
+}
+
+/** The AWS Prometheus as the on-prem site reaches it over the VPN (none without the VPN). */
+export function centralPrometheusUrl(config: HybridConfig): string | undefined {
   const plan = vpnPlan(config);
-  return plan ? `http://${plan.aws.address.split('/')[0]}:${PROMETHEUS_NODE_PORT}/api/v1/write` : undefined;
+  return plan ? `http://${plan.aws.address.split('/')[0]}:${PROMETHEUS_NODE_PORT}` : undefined;
 }
 
 /** The managed workspace (monitoring.managedPrometheus), as AWS reports it. */

@@ -146,6 +146,14 @@ const monitoringSection = z.strictObject({
     .default({ enabled: true, intervalMinutes: 5 }),
   /** Remote-write both sites into an Amazon Managed Service for Prometheus workspace (else into the AWS site's Prometheus). */
   managedPrometheus: z.boolean().default(false),
+  /**
+   * Where the dashboards live: an Amazon Managed Grafana workspace, Grafana in the active site's
+   * cluster, or none. Unset: managed when the account allows it (a region that has the service and,
+   * with identity-center sign-in, an IAM Identity Center instance), else incluster, with a note.
+   */
+  grafana: z.enum(['managed', 'incluster', 'none']).optional(),
+  /** How people sign in to the managed workspace: IAM Identity Center, or a SAML identity provider set up on the workspace. */
+  grafanaSignIn: z.enum(['identity-center', 'saml']).default('identity-center'),
 });
 
 export const configSchema = z.strictObject({
@@ -239,7 +247,7 @@ export const configSchema = z.strictObject({
       tunnelCidr: cidr.default(VPN_TUNNEL_CIDR),
     })
     .default({ enabled: true, type: 'wireguard', port: 51820, awsGateway: { instanceType: 't3.small', diskGiB: 20 }, tunnelCidr: VPN_TUNNEL_CIDR }),
-  monitoring: monitoringSection.default({ enabled: true, retention: '15d', shipper: { enabled: true, intervalMinutes: 5 }, managedPrometheus: false }),
+  monitoring: monitoringSection.default({ enabled: true, retention: '15d', shipper: { enabled: true, intervalMinutes: 5 }, managedPrometheus: false, grafanaSignIn: 'identity-center' }),
 });
 
 export type HybridConfig = z.output<typeof configSchema>;

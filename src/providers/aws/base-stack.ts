@@ -21,10 +21,11 @@ import { subnetKind } from './kinds/subnet.ts';
 import { vpcKind } from './kinds/vpc.ts';
 import { bucketName, iamName, kmsAlias, nameOf, tagsFor } from './naming.ts';
 import { layoutSubnets, natZones } from './network-plan.ts';
-import { remoteWritePolicy, shipperPolicy } from './lake-grants.ts';
+import { prometheusQueryPolicy, remoteWritePolicy, shipperPolicy } from './lake-grants.ts';
 import { ampWorkspaceKind } from './kinds/amp-workspace.ts';
 import type { AwsProvider } from './provider.ts';
-import { type CrossSitePort, type ServiceEntry, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
+import { type CrossSitePort, type ReaderPort, type ServiceEntry, controlPlaneIngress, loadBalancerIngress, workerIngress } from './security-rules.ts';
+import type { IngressRule } from './kinds/security-group-rules.ts';
 
 type AwsNode = Node<AwsProvider>;
 
@@ -48,9 +49,17 @@ export function ec2TrustPolicy(account: string): PolicyDocument {
  * The AWS base layer: network, security groups, node identity, encryption key and buckets.
  * Ids are logical names (and component tags); zone-bound ones end in the zone's letter.
  * `crossSite`: the ports the workers accept from the on-prem network (over the VPN); `entry`: the
- * service's public port on the load balancer and the NodePort behind it, when traffic is built.
+ * service's public port on the load balancer and the NodePort behind it, when traffic is built;
+ * `readers`: node ports that a layer's own security group reaches (on control planes and workers).
  */
-export function baseStack(config: HybridConfig, provider: AwsProvider, zones: readonly string[], crossSite: readonly CrossSitePort[] = [], entry?: ServiceEntry): AwsNode[] {
+export function baseStack(
+  config: HybridConfig,
+  provider: AwsProvider,
+  zones: readonly string[],
+  crossSite: readonly CrossSitePort[] = [],
+  entry?: ServiceEntry,
+  readers: readonly ReaderPort[] = [],
+): AwsNode[] {
   const tags = (id: string) => tagsFor(provider, id);
   const layout = layoutSubnets(config.aws.vpc.cidr, zones);
   const nats = natZones(config.aws.natGateways, layout);
@@ -99,13 +108,16 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
     add(id, securityGroupKind, ['vpc'], (refs) => ({ vpcId: vpcId(refs), groupName: nameOf(config.metadata.name, id), description: `hybridctl ${config.metadata.name}: ${role}`, tags: tags(id) }));
   }
   const groups = (refs: Refs) => ({ controlPlane: refs.get('sg-controlplane', 'groupId'), workers: refs.get('sg-workers', 'groupId') });
-  add(rulesIdFor('sg-controlplane'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers', NLB_SG_ID], (refs) => ({
+  const readerRules = (refs: Refs): IngressRule[] =>
+    readers.map((r) => ({ protocol: 'tcp', fromPort: r.port, toPort: r.port, groupId: refs.get(r.groupNode, 'groupId'), description: r.what }));
+  const readerGroups = readers.map((r) => r.groupNode);
+  add(rulesIdFor('sg-controlplane'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers', NLB_SG_ID, ...readerGroups], (refs) => ({
     groupId: refs.get('sg-controlplane', 'groupId'),
-    rules: controlPlaneIngress({ ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }),
+    rules: [...controlPlaneIngress({ ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }), ...readerRules(refs)],
   }));
-  add(rulesIdFor('sg-workers'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers', NLB_SG_ID], (refs) => ({
+  add(rulesIdFor('sg-workers'), securityGroupRulesKind, ['sg-controlplane', 'sg-workers', NLB_SG_ID, ...readerGroups], (refs) => ({
     groupId: refs.get('sg-workers', 'groupId'),
-    rules: workerIngress(config, { ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }, crossSite, entry),
+    rules: [...workerIngress(config, { ...groups(refs), loadBalancer: refs.get(NLB_SG_ID, 'groupId') }, crossSite, entry), ...readerRules(refs)],
   }));
   add(rulesIdFor(NLB_SG_ID), securityGroupRulesKind, [NLB_SG_ID], (refs) => ({ groupId: refs.get(NLB_SG_ID, 'groupId'), rules: loadBalancerIngress(config, entry) }));
   // Security Hub EC2.2: the VPC's default group admits and sends nothing (nothing of ours uses it).
@@ -118,6 +130,10 @@ export function baseStack(config: HybridConfig, provider: AwsProvider, zones: re
   const telemetryGrants = (site: 'aws' | 'onprem', refs: Refs): Record<string, PolicyDocument> => ({
     ...(ships ? { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), site, refs.get('kms-key', 'arn') as string, provider.region) } : {}),
     ...(managed ? { 'prometheus-remote-write': remoteWritePolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) } : {}),
+    // Grafana in the active site's cluster reads the workspace with the site's credentials.
+    ...(managed && config.monitoring.grafana === 'incluster' && site === config.service.activeSite
+      ? { 'prometheus-query': prometheusQueryPolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) }
+      : {}),
   });
   const grantDeps = [...(ships ? ['kms-key'] : []), ...(managed ? [PROMETHEUS_WORKSPACE_ID] : [])];
   add('node-role', iamRoleKind, grantDeps, (refs) => ({

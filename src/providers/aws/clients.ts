@@ -4,11 +4,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GlueClient } from '@aws-sdk/client-glue';
+import { GrafanaClient } from '@aws-sdk/client-grafana';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { wrapAwsError } from './errors.ts';
@@ -61,6 +63,9 @@ export class AwsClients {
   get glue(): GlueClient {
     return this.client('glue', (c) => new GlueClient(c));
   }
+  get grafana(): GrafanaClient {
+    return this.client('grafana', (c) => new GrafanaClient(c), 'GRAFANA');
+  }
   get iam(): IAMClient {
     return this.client('iam', (c) => new IAMClient(c));
   }
@@ -75,6 +80,9 @@ export class AwsClients {
     // Emulators and S3-compatible stores address buckets by path, not by virtual host.
     return this.client('s3', (c) => new S3Client({ ...c, forcePathStyle: this.endpoint !== undefined }));
   }
+  get ssoAdmin(): SSOAdminClient {
+    return this.client('ssoAdmin', (c) => new SSOAdminClient(c), 'SSO_ADMIN');
+  }
   get sts(): STSClient {
     return this.client('sts', (c) => new STSClient(c));
   }
@@ -87,10 +95,15 @@ export class AwsClients {
     await this.credentials();
   }
 
-  private client<T>(name: string, make: (config: ReturnType<AwsClients['config']>) => T): T {
+  /**
+   * `serviceId`: the service's part of AWS's service-specific endpoint variable
+   * (AWS_ENDPOINT_URL_<serviceId>), which takes precedence over the one endpoint for all.
+   */
+  private client<T>(name: string, make: (config: ReturnType<AwsClients['config']>) => T, serviceId?: string): T {
     let client = this.cache.get(name) as T | undefined;
     if (!client) {
-      client = make(this.config());
+      const own = serviceId ? process.env[`AWS_ENDPOINT_URL_${serviceId}`] : undefined;
+      client = make(own ? { ...this.config(), endpoint: own } : this.config());
       (client as unknown as ClientWithMiddleware).middlewareStack.add(
         (next, context) => async (args) => {
           try {

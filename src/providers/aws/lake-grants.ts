@@ -29,3 +29,11 @@ export function shipperPolicy(bucket: string, site: string, kmsKeyArn: string, r
 export function remoteWritePolicy(workspaceArn: string): PolicyDocument {
   return { Version: '2012-10-17', Statement: [{ Sid: 'RemoteWriteMetrics', Effect: 'Allow', Action: 'aps:RemoteWrite', Resource: workspaceArn }] };
 }
+
+/** Reading a managed Prometheus workspace, as a Grafana data source does, and nothing else. */
+export function prometheusQueryPolicy(workspaceArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'QueryMetrics', Effect: 'Allow', Action: ['aps:QueryMetrics', 'aps:GetSeries', 'aps:GetLabels', 'aps:GetMetricMetadata'], Resource: workspaceArn }],
+  };
+}

@@ -24,6 +24,14 @@ export interface CrossSitePort {
   what: string;
 }
 
+/** A port of the nodes that a security group of a layer above reaches (Managed Grafana's, the Prometheus NodePort). */
+export interface ReaderPort {
+  /** The node that makes the group (output groupId). */
+  groupNode: string;
+  port: number;
+  what: string;
+}
+
 /** The service's public entry on the load balancer: its listener port, and the NodePort it forwards to. */
 export interface ServiceEntry {
   publicPort: number;
