@@ -199,6 +199,23 @@ command finishes the same failover. The site traffic goes to is kept in the stat
     .action(configured(async () => ({ run: (await import('./commands/image.ts')).runPush })));
 
   addDataCommands(program, configured);
+  const grafana = program.command('grafana').description('the dashboards: Amazon Managed Grafana, or Grafana in the active site\'s cluster');
+  grafana
+    .command('open')
+    .description('print where the dashboards are: the workspace URL, or the port-forward and admin password command for Grafana in the cluster')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ hybridctl grafana open
+  $ hybridctl grafana open -o json
+
+Managed (monitoring.grafana: managed): people sign in with IAM Identity Center (or SAML, with
+monitoring.grafanaSignIn: saml); who may sign in is assigned in the workspace's console, not here.
+In the cluster (incluster): Grafana runs on the active site; the printed kubectl command forwards
+localhost:3000 to it, and the admin password is read from its Secret in the cluster.`,
+    )
+    .action(configured(() => import('./commands/grafana.ts')));
   return program;
 }
 

@@ -17,7 +17,7 @@ import { telemetryKinds } from './telemetry/stack.ts';
 import { serviceStack } from './service/stack.ts';
 import { iamUserKind } from './providers/aws/kinds/iam-user.ts';
 import { ampWorkspaceKind } from './providers/aws/kinds/amp-workspace.ts';
-import { grafanaWorkspaceKind } from './providers/aws/kinds/grafana-workspace.ts';
+import { leftoverGrafanaWorkspaceKind } from './providers/aws/kinds/grafana-workspace.ts';
 import { catalogKinds, catalogNodes } from './telemetry/lake-catalog.ts';
 import { KUBECONFIG_ID } from './talos/kinds/kubeconfig.ts';
 import { configuredAddresses } from './talos/trust.ts';
@@ -157,7 +157,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
         ...(catalog.length > 0 ? [] : catalogKinds()),
         ...(config.monitoring.enabled && config.monitoring.managedPrometheus ? [] : [ampWorkspaceKind]),
         // With monitoring off, or for `down`, the workspace an earlier run made is found and deleted.
-        ...(monitors ? [] : [grafanaWorkspaceKind]),
+        ...(monitors ? [] : [leftoverGrafanaWorkspaceKind]),
       ] as AnyKind<unknown>[],
     };
     stacks.push(options.layer === 'base' ? withOnly(stack, base.map((n) => n.id)) : withKube(stack));

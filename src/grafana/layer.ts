@@ -5,7 +5,7 @@ import type { KubeSite } from '../kube/object-kind.ts';
 import { objectId, stamped } from '../kube/object-kind.ts';
 import { objectNodes } from '../kube/object-nodes.ts';
 import { PROMETHEUS_WORKSPACE_ID } from '../providers/aws/base-stack.ts';
-import { grafanaWorkspaceKind } from '../providers/aws/kinds/grafana-workspace.ts';
+import { leftoverGrafanaWorkspaceKind } from '../providers/aws/kinds/grafana-workspace.ts';
 import type { AwsProvider } from '../providers/aws/provider.ts';
 import type { ReaderPort } from '../providers/aws/security-rules.ts';
 import { KUBECONFIG_ID } from '../talos/kinds/kubeconfig.ts';
@@ -48,7 +48,7 @@ export function grafanaLayer(config: HybridConfig, mode: GrafanaMode, dashboards
     readers: mode === 'managed' ? grafanaReaders(config) : [],
     awsNodes: (provider, zones, inVpc) => (mode === 'managed' ? managedGrafanaNodes(config, provider, zones, dashboards, inVpc) : []),
     siteNodes: (site) => (inCluster(site) ? inclusterNodes(config, site, dashboards) : []),
-    leftoverKinds: (site) => [...(inCluster(site) ? [] : [grafanaAdminKind]), ...(site === 'aws' && mode !== 'managed' ? [grafanaWorkspaceKind] : [])] as AnyKind<unknown>[],
+    leftoverKinds: (site) => [...(inCluster(site) ? [] : [grafanaAdminKind]), ...(site === 'aws' && mode !== 'managed' ? [leftoverGrafanaWorkspaceKind] : [])] as AnyKind<unknown>[],
   };
 }
 

@@ -12,7 +12,7 @@ import type { Node } from '../../src/core/engine/model.ts';
 import { Observation, type Plan, planDown, planUp } from '../../src/core/engine/plan.ts';
 import { type DashboardFile, dashboardHash, readDashboardFiles } from '../../src/grafana/dashboard-files.ts';
 import { grafanaLayer } from '../../src/grafana/layer.ts';
-import { grafanaWorkspaceKind } from '../../src/providers/aws/kinds/grafana-workspace.ts';
+import { grafanaWorkspaceKind, leftoverGrafanaWorkspaceKind } from '../../src/providers/aws/kinds/grafana-workspace.ts';
 import { baseStack } from '../../src/providers/aws/base-stack.ts';
 import { AwsClients } from '../../src/providers/aws/clients.ts';
 import type { AwsKind, AwsProvider } from '../../src/providers/aws/provider.ts';
@@ -221,6 +221,13 @@ describe('Amazon Managed Grafana, reading the in-VPC Prometheus', () => {
     expect(double.liveTokens()).toEqual([]);
     // Back to the built dashboards for the tests after.
     await apply(await planUp(stack(config), new Observation(provider)));
+  });
+
+  it('looks for a workspace an earlier config made through the tagging API first, asking Grafana nothing when it finds none', async () => {
+    // moto's tagging API does not index the stand-in's workspace: for it, the account has none.
+    const before = double.requests.length;
+    expect(await new Observation(provider).observe(leftoverGrafanaWorkspaceKind)).toEqual([]);
+    expect(double.requests.length).toBe(before);
   });
 
   it('removes the workspace with everything else on down, and when monitoring.grafana turns away from managed', async () => {

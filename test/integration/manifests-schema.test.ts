@@ -10,6 +10,9 @@ import { serviceManifests } from '../../src/service/manifests.ts';
 import { pullSecretObject } from '../../src/service/pull-secret.ts';
 import { telemetryManifests } from '../../src/telemetry/manifests.ts';
 import { shipperManifests } from '../../src/telemetry/shipper-manifests.ts';
+import { readDashboardFiles } from '../../src/grafana/dashboard-files.ts';
+import { prometheusDataSource } from '../../src/grafana/data-source.ts';
+import { inclusterManifests } from '../../src/grafana/incluster/manifests.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { VENV } from '../support/paths.ts';
 
@@ -121,5 +124,23 @@ describe(`telemetry manifests against the Kubernetes ${schemaVersion} schemas`, 
     expect(prometheus('onprem').args).not.toContain('--web.enable-remote-write-receiver');
     expect(prometheus('onprem').service?.type).toBe('ClusterIP');
     expect(prometheus('onprem').config).toContain('url: http://10.255.255.253:30090/api/v1/write');
+  });
+});
+
+describe(`Grafana's in-cluster manifests against the Kubernetes ${schemaVersion} schemas`, () => {
+  it.each([
+    ['aws', 'the in-cluster Prometheus', { url: 'http://prometheus.monitoring.svc:9090' }],
+    ['onprem', 'a managed Prometheus, signed with the site key', { url: 'https://aps-workspaces.eu-central-1.amazonaws.com/workspaces/ws-1/', sigv4: { region: 'eu-central-1', authType: 'default' as const } }],
+  ] as const)('all validate for the %s site reading %s', async (site, _what, target) => {
+    const dashboards = await readDashboardFiles();
+    const objects = inclusterManifests(config, site, prometheusDataSource(target), dashboards);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      ['ConfigMap/grafana-dashboard-providers', 'ConfigMap/grafana-dashboards', 'ConfigMap/grafana-datasources', 'Deployment/grafana', 'Service/grafana', 'ServiceAccount/grafana'].sort(),
+    );
+    const result = await validate(objects);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).not.toMatch(/ERROR|WARN/);
+    const pod = (objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { envFrom?: unknown[] }[] } } } }).spec.template.spec;
+    expect(pod.containers[0]!.envFrom !== undefined).toBe('sigv4' in target);
   });
 });

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListWorkspacesCommand } from '@aws-sdk/client-amp';
@@ -7,6 +7,7 @@ import { GetRolePolicyCommand, GetUserPolicyCommand, ListAccessKeysCommand, List
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDashboardFiles } from '../../src/grafana/dashboard-files.ts';
 import { runCli } from '../support/cli.ts';
 import { NO_MONITORING } from '../support/config.ts';
 import { type HybridBed, startHybridBed } from '../support/hybrid-bed.ts';
@@ -57,7 +58,8 @@ describe('monitoring on both sites', () => {
     const bucket = `hctl-demo-telemetry-123456789012-eu-central-1`;
     for (const site of ['aws', 'onprem'] as const) {
       const deployments = Object.fromEntries((await getJson(site, 'get', 'deployments', '-n', NS)).items.map((d: any) => [d.metadata.name, d]));
-      expect(Object.keys(deployments).sort(), site).toEqual(['kube-state-metrics', 'prometheus', 'shipper']);
+      // Grafana (monitoring.grafana: incluster) runs on the active site only.
+      expect(Object.keys(deployments).sort(), site).toEqual([...(site === 'aws' ? ['grafana'] : []), 'kube-state-metrics', 'prometheus', 'shipper']);
       for (const d of Object.values(deployments) as any[]) expect(d.status.readyReplicas, `${site} ${d.metadata.name}`).toBe(1);
       const daemonSet = await getJson(site, 'get', 'daemonset', 'node-exporter', '-n', NS);
       expect(daemonSet.status.desiredNumberScheduled, site).toBe(2);
@@ -82,7 +84,26 @@ describe('monitoring on both sites', () => {
     // On-prem there is no instance role: the shipper's key is in a Secret, and IAM holds that key and no other.
     const key = await secretKey();
     expect(await keysInIam()).toEqual([key.id]);
-    expect((await getJson('aws', 'get', 'secrets', '-n', NS, '-l', 'hybridctl.dev/cluster=demo')).items.map((s: any) => s.metadata.name)).toEqual(['hybridctl-registry', 'shipper-talosconfig']);
+    expect((await getJson('aws', 'get', 'secrets', '-n', NS, '-l', 'hybridctl.dev/cluster=demo')).items.map((s: any) => s.metadata.name)).toEqual(['grafana-admin', 'hybridctl-registry', 'shipper-talosconfig']);
+
+    // Grafana reads the AWS Prometheus (which holds both sites) and shows the built dashboards.
+    const sources = parse((await getJson('aws', 'get', 'configmap', 'grafana-datasources', '-n', NS)).data['hybridctl.yaml']);
+    expect(sources.datasources).toEqual([expect.objectContaining({ uid: 'hybridctl-prometheus', type: 'prometheus', url: 'http://prometheus.monitoring.svc:9090', isDefault: true, editable: false })]);
+    const boards = (await getJson('aws', 'get', 'configmap', 'grafana-dashboards', '-n', NS)).data;
+    expect(Object.keys(boards).sort()).toEqual((await readDashboardFiles()).map((d) => `${d.uid}.json`).sort());
+    const admin = await getJson('aws', 'get', 'secret', 'grafana-admin', '-n', NS);
+    const password = Buffer.from(admin.data.password, 'base64').toString();
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(result.stdout + result.stderr).not.toContain(password);
+    // `grafana open` tells how to get there; its password command, run as printed, reads that password.
+    const open = await runCli(['grafana', 'open', '--state-dir', stateDir, '-c', bed.config('  loadgen: { enabled: false }\n'), '-o', 'json'], bed.env);
+    expect(open.code, open.stderr).toBe(0);
+    const how = JSON.parse(open.stdout) as { mode: string; site: string; portForward: string; password: string };
+    expect(how).toMatchObject({ mode: 'incluster', site: 'aws', portForward: expect.stringContaining('port-forward svc/grafana 3000:3000') });
+    expect((await execa('sh', ['-c', how.password])).stdout).toBe(password);
+    // Nothing of hybridctl's on disk holds it: it lives in the cluster only.
+    const files = readdirSync(stateDir, { recursive: true }).map((f) => join(stateDir, String(f))).filter((f) => statSync(f).isFile());
+    expect(files.filter((f) => readFileSync(f, 'utf8').includes(password))).toEqual([]);
   });
 
   it('a second run writes nothing to either API server or to AWS', { timeout: 600_000 }, async () => {
@@ -187,11 +208,21 @@ describe('monitoring on both sites', () => {
       if (site === 'aws') expect(pod.hostNetwork).toBe(true);
       else expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: 'shipper-aws-credentials' } }]);
     }
+    // Grafana on the active site queries the workspace, signed with the node role, which may do exactly that.
+    const sources = parse((await getJson('aws', 'get', 'configmap', 'grafana-datasources', '-n', NS)).data['hybridctl.yaml']);
+    expect(sources.datasources[0]).toMatchObject({ url: endpoint.replace(/\/$/, ''), jsonData: { sigV4Auth: true, sigV4AuthType: 'default', sigV4Region: 'eu-central-1' } });
+    expect((await getJson('aws', 'get', 'deployment', 'grafana', '-n', NS)).spec.template.spec.hostNetwork).toBe(true);
+    const query = await aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'prometheus-query' }));
+    expect(JSON.parse(decodeURIComponent(query.PolicyDocument ?? '')).Statement).toEqual([
+      { Sid: 'QueryMetrics', Effect: 'Allow', Action: ['aps:QueryMetrics', 'aps:GetSeries', 'aps:GetLabels', 'aps:GetMetricMetadata'], Resource: workspace.arn },
+    ]);
+    await expect(aws.iam.send(new GetUserPolicyCommand({ UserName: USER, PolicyName: 'prometheus-query' }))).rejects.toThrow();
 
     const back = await up();
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect((await aws.amp.send(new ListWorkspacesCommand({}))).workspaces ?? []).toEqual([]);
     await expect(aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'prometheus-remote-write' }))).rejects.toThrow();
+    await expect(aws.iam.send(new GetRolePolicyCommand({ RoleName: 'hybridctl-demo-node', PolicyName: 'prometheus-query' }))).rejects.toThrow();
   });
 
   it('with monitoring turned off, removes it from both sites, cluster-wide roles included, and the on-prem user', { timeout: 600_000 }, async () => {

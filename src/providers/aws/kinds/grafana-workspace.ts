@@ -10,6 +10,7 @@ import {
   type WorkspaceDescription,
   paginateListWorkspaces,
 } from '@aws-sdk/client-grafana';
+import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { diffFields, sorted } from '../../../core/engine/diff.ts';
 import { collect, deleting } from '../calls.ts';
 import { TAG_CLUSTER, type Tags } from '../naming.ts';
@@ -121,6 +122,21 @@ export const grafanaWorkspaceKind: AwsKind<GrafanaWorkspaceSpec, GrafanaWorkspac
 
   outputs(found) {
     return { workspaceId: found.state.workspaceId, endpoint: found.state.endpoint };
+  },
+};
+
+/**
+ * The kind for finding a workspace an earlier config made, when the config no longer wants one:
+ * it asks the Resource Groups Tagging API first, so an account that never had one (or a region
+ * without Managed Grafana) is not asked for Grafana at all.
+ */
+export const leftoverGrafanaWorkspaceKind: AwsKind<GrafanaWorkspaceSpec, GrafanaWorkspaceState> = {
+  ...grafanaWorkspaceKind,
+  async observe(ctx) {
+    const { ResourceTagMappingList } = await ctx.provider.clients.tagging.send(
+      new GetResourcesCommand({ ResourceTypeFilters: ['grafana'], TagFilters: [{ Key: TAG_CLUSTER, Values: [ctx.provider.cluster] }] }),
+    );
+    return (ResourceTagMappingList ?? []).length > 0 ? grafanaWorkspaceKind.observe(ctx) : [];
   },
 };
 
