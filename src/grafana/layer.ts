@@ -18,6 +18,7 @@ import { inclusterManifests } from './incluster/manifests.ts';
 import { type InVpcPrometheus, grafanaReaders, managedGrafanaNodes } from './managed/aws-stack.ts';
 import type { GrafanaMode } from './mode.ts';
 
+const VPN_DASHBOARD_UID = 'hybridctl-vpn';
 const PENDING_ENDPOINT = 'https://aps-workspaces.invalid/workspaces/known-after-apply/';
 const LOCAL_PROMETHEUS = `http://prometheus.${MONITORING_NAMESPACE}.svc:9090`;
 
@@ -39,8 +40,10 @@ export interface GrafanaLayer {
  * The dashboards' layer for a config whose monitoring.grafana is resolved (see chooseGrafana):
  * the managed workspace on the AWS site, or Grafana in the active site's cluster, or nothing.
  */
-export function grafanaLayer(config: HybridConfig, mode: GrafanaMode, dashboards: readonly DashboardFile[], notes: string[] = []): GrafanaLayer {
+export function grafanaLayer(config: HybridConfig, mode: GrafanaMode, built: readonly DashboardFile[], notes: string[] = []): GrafanaLayer {
   const active = config.service.activeSite;
+  // Without the VPN there is no tunnel to show.
+  const dashboards = vpnPlan(config) ? built : built.filter((d) => d.uid !== VPN_DASHBOARD_UID);
   const inCluster = (site: SiteName) => mode === 'incluster' && site === active;
   return {
     mode,

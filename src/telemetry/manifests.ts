@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import { toYaml } from '../core/yaml.ts';
 import { type KubeObject, labelled, renderTemplates } from '../service/manifests.ts';
-import { type ManagedWorkspace, MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, prometheusConfig } from './prometheus-config.ts';
+import { type ManagedWorkspace, MONITORING_NAMESPACE, PROMETHEUS_NODE_PORT, RULES_DIR, WIREGUARD_EXPORTER_PORT, prometheusConfig } from './prometheus-config.ts';
+import { vpnPlan } from '../vpn/plan.ts';
+import { GATEWAY_LABEL } from '../vpn/documents.ts';
 import { withSiteAwsCredentials } from './shipper-manifests.ts';
 import { ruleGroups } from './rules.ts';
 
@@ -17,6 +19,8 @@ export const IMAGES = {
   prometheus: 'quay.io/prometheus/prometheus:v3.16.0',
   nodeExporter: 'quay.io/prometheus/node-exporter:v1.9.1',
   kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.18.0',
+  // The release the dashboard tests build from crates.io (test/support/exporters.ts).
+  wireguardExporter: 'docker.io/mindflavor/prometheus-wireguard-exporter:3.6.6',
 } as const;
 
 /**
@@ -35,6 +39,8 @@ export function telemetryManifests(config: HybridConfig, site: SiteName, workspa
     prometheusImage: IMAGES.prometheus,
     nodeExporterImage: IMAGES.nodeExporter,
     kubeStateMetricsImage: IMAGES.kubeStateMetrics,
+    wireguardExporterImage: IMAGES.wireguardExporter,
+    wireguardExporterPort: WIREGUARD_EXPORTER_PORT,
     retention: config.monitoring.retention,
     // Without a storage class the data lives with the pod: Talos ships no provisioner.
     dataVolume: storage ? `persistentVolumeClaim: { claimName: ${DATA_CLAIM} }` : 'emptyDir: { sizeLimit: 20Gi }',
@@ -48,6 +54,8 @@ export function telemetryManifests(config: HybridConfig, site: SiteName, workspa
   const configMap = (name: string, file: string, text: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: MONITORING_NAMESPACE }, data: { [file]: text } });
   const objects = [
     ...renderTemplates(TEMPLATE_DIR, TEMPLATES, values),
+    // The tunnel's state (handshakes, bytes each way), read on the site's gateway.
+    ...(vpnPlan(config) ? renderTemplates(TEMPLATE_DIR, ['wireguard-exporter'], { ...values, site, gatewayLabel: GATEWAY_LABEL }) : []),
     configMap('prometheus-config', 'prometheus.yml', prometheusYml),
     configMap('prometheus-rules', 'rules.yaml', rulesYaml),
     ...(storage ? [dataClaim(storage)] : []),

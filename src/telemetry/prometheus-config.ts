@@ -7,6 +7,8 @@ export const MONITORING_NAMESPACE = 'monitoring';
 export const RULES_DIR = '/etc/prometheus/rules';
 /** The AWS Prometheus's NodePort: the on-prem one remote-writes to it over the VPN. */
 export const PROMETHEUS_NODE_PORT = 30090;
+/** Where the WireGuard exporter listens on each site's VPN gateway. */
+export const WIREGUARD_EXPORTER_PORT = 9586;
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const SCRAPE_INTERVAL = '30s';
 
@@ -57,6 +59,18 @@ function apiserverJob() {
     authorization: { credentials_file: `${SA_DIR}/token` },
     tls_config: { ca_file: `${SA_DIR}/ca.crt`, server_name: 'kubernetes.default.svc' },
     relabel_configs: [{ source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], regex: 'kubernetes;https', action: 'keep' }],
+  };
+}
+
+/** The WireGuard exporter on the site's VPN gateway (its pod's `metrics` port, on the node's address). */
+function wireguardJob() {
+  return {
+    job_name: 'wireguard',
+    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [MONITORING_NAMESPACE] } }],
+    relabel_configs: [
+      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_container_port_name'], regex: 'wireguard-exporter;metrics', action: 'keep' },
+      { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+    ],
   };
 }
 
@@ -153,6 +167,7 @@ export function prometheusConfig(config: HybridConfig, site: SiteName, workspace
     },
     { job_name: 'kube-state-metrics', static_configs: [{ targets: [`kube-state-metrics.${MONITORING_NAMESPACE}.svc:8080`] }] },
     shipperJob(),
+    ...(vpnPlan(config) ? [wireguardJob()] : []),
     { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] },
   ];
   return {

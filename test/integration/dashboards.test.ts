@@ -11,7 +11,11 @@ import { buildDashboards } from '../../src/grafana/dashboards/index.ts';
 import { prometheusConfig, siteLabel } from '../../src/telemetry/prometheus-config.ts';
 import { ruleGroups } from '../../src/telemetry/rules.ts';
 import { EXAMPLE } from '../support/config.ts';
-import { startKubeStateMetrics } from '../support/exporters.ts';
+import { startKubeStateMetrics, startWireguardExporter } from '../support/exporters.ts';
+import { Netns } from '../support/netns.ts';
+import { renderedTunnel } from '../support/tunnel.ts';
+import { latestHandshakes } from '../support/wireguard.ts';
+import { type VpnPlan, vpnPlan } from '../../src/vpn/plan.ts';
 import { type Testbed, startTestbed } from '../support/kube.ts';
 import { startLoadgen } from '../support/loadgen.ts';
 import { HARNESS_KEY, freePort, startMoto } from '../support/moto.ts';
@@ -23,8 +27,10 @@ import { SERVICE_BIN } from '../support/service-bin.ts';
  * Every query of every dashboard panel (and annotation), run against Debian's Prometheus with
  * the rendered rules, scraping real peers: the readings service under the load generator,
  * kube-state-metrics (its own release) watching the Kubernetes test bed, the bed's kube-apiserver
- * and etcd, and the telemetry shipper writing into moto's S3. A query without data, or whose
- * series lack a label its legend names, fails.
+ * and etcd, the telemetry shipper writing into moto's S3, and the WireGuard exporter (its own
+ * release) reading the tunnel between two gateways brought up, in network namespaces this test
+ * makes, with the documents hybridctl renders. A query without data, or whose series lack a
+ * label its legend names, fails.
  */
 const stops: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -119,6 +125,20 @@ describe('every dashboard panel shows data from real exporters', () => {
     });
     for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)); i++) await sleep(100);
 
+    // The tunnel, as each site's gateway holds it; the exporter reads both ends.
+    if (!(await Netns.available())) throw new Error('the VPN panels read a real WireGuard tunnel: run as root, with ip netns');
+    const net = new Netns();
+    stops.push(() => net.destroy());
+    const plan = vpnPlan(parseConfig(EXAMPLE)) as VpnPlan;
+    const tunnel = await renderedTunnel(net, plan);
+    for (let i = 0; !(await latestHandshakes(net, tunnel.aws, tunnel.names.aws))[0]; i++) {
+      if (i > 100) throw new Error('no handshake across the tunnel');
+      await sleep(100);
+    }
+    const wireguard = await startWireguardExporter();
+    stops.push(() => wireguard.stop());
+    const interfaceSite = (iface: string, site: string) => ({ source_labels: ['interface'], regex: iface, target_label: 'site', replacement: site });
+
     const shipperPort = await freePort();
     const config = parseConfig(EXAMPLE);
     const rendered = prometheusConfig(config, 'aws') as { global: Record<string, unknown> };
@@ -134,6 +154,12 @@ describe('every dashboard panel shows data from real exporters', () => {
           job('apiserver', new URL(testbed.server).host, { scheme: 'https', tls_config: apiserverTls }),
           job('etcd', etcd.host),
           job('shipper', `127.0.0.1:${shipperPort}`),
+          {
+            job_name: 'wireguard',
+            static_configs: [{ targets: [wireguard.url.replace('http://', '')] }],
+            // In a cluster each gateway's exporter is its site's; here one exporter reads both ends.
+            metric_relabel_configs: [interfaceSite(tunnel.names.aws, 'aws'), interfaceSite(tunnel.names.onprem, 'onprem')],
+          },
         ],
       },
       { rules: { groups: ruleGroups(config) } },
@@ -188,7 +214,7 @@ describe('every dashboard panel shows data from real exporters', () => {
     expect(series.length, `${target.panel}: no data`).toBeGreaterThan(0);
     for (const s of series) {
       for (const label of legendLabels(target.legend)) expect(s.metric, `${target.panel}: a series without ${label}`).toHaveProperty(label);
-      if ('site' in s.metric) expect(s.metric.site).toBe('aws');
+      if ('site' in s.metric) expect(['aws', 'onprem']).toContain(s.metric.site);
     }
     if (target.type === 'stat') {
       // A stat panel shows the last value: there must be one now.

@@ -60,6 +60,7 @@ describe(`telemetry manifests against the Kubernetes ${schemaVersion} schemas`, 
         'ConfigMap/prometheus-config',
         'ConfigMap/prometheus-rules',
         'DaemonSet/node-exporter',
+        'DaemonSet/wireguard-exporter',
         'Deployment/kube-state-metrics',
         'Deployment/prometheus',
         'Namespace/monitoring',
@@ -72,6 +73,10 @@ describe(`telemetry manifests against the Kubernetes ${schemaVersion} schemas`, 
     const result = await validate(objects);
     expect(result.code, result.output).toBe(0);
     expect(result.output).not.toMatch(/ERROR|WARN/);
+    // The WireGuard exporter runs on this site's gateway only, with NET_ADMIN and nothing else.
+    const exporter = objects.find((o) => o.metadata.name === 'wireguard-exporter') as unknown as { spec: { template: { spec: { nodeSelector: object; containers: { securityContext: object }[] } } } };
+    expect(exporter.spec.template.spec.nodeSelector).toEqual({ 'hybridctl.dev/vpn-gateway': site });
+    expect(exporter.spec.template.spec.containers[0]!.securityContext).toMatchObject({ capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] }, allowPrivilegeEscalation: false });
   });
 
   it.each(['aws', 'onprem'] as const)("the %s shipper's objects validate; on AWS it uses the node role, on-prem its key Secret", async (site) => {

@@ -1,15 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config/load.ts';
-import type { ConfigDocument } from '../../src/talos/machine-config.ts';
 import { diagnose } from '../../src/vpn/diagnose.ts';
-import { awsGatewayPatch, onpremGatewayPatch } from '../../src/vpn/documents.ts';
-import { generateKeyPair } from '../../src/vpn/keys.ts';
 import { type VpnPlan, vpnPlan } from '../../src/vpn/plan.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { Netns } from '../support/netns.ts';
 import { buildServiceBinaries } from '../support/service-bin.ts';
-import { bringUp, latestHandshakes } from '../support/wireguard.ts';
+import { EIP, ONPREM_NODE, ONPREM_PUBLIC, renderedTunnel } from '../support/tunnel.ts';
+import { latestHandshakes } from '../support/wireguard.ts';
 
 /**
  * The tunnel itself, with Debian's wireguard-go and wg in network namespaces this test makes:
@@ -17,9 +15,6 @@ import { bringUp, latestHandshakes } from '../support/wireguard.ts';
  * with exactly the WireguardConfig document hybridctl renders for it. The real readings service
  * answers on the on-prem side; the real load generator sends from the AWS side.
  */
-const EIP = '3.120.15.9';
-const ONPREM_PUBLIC = '198.51.100.7';
-const ONPREM_NODE = '192.168.10.21';
 const plan = vpnPlan(parseConfig(EXAMPLE)) as VpnPlan;
 const run = await Netns.available();
 
@@ -30,22 +25,11 @@ beforeAll(async () => {
 });
 afterAll(async () => net?.destroy());
 
-/** Two gateways as hybridctl renders them; `wrongPeerKey` gives the on-prem side a key the AWS side does not have. */
+/** Two gateways as hybridctl renders them, in a fresh set of namespaces. */
 async function tunnel(options: { wrongPeerKey?: boolean } = {}) {
   await net?.destroy();
   net = new Netns();
-  const aws = await net.add('aws');
-  const onprem = await net.add('onprem');
-  await net.link({ ns: aws, address: EIP, peer: ONPREM_PUBLIC }, { ns: onprem, address: ONPREM_PUBLIC, peer: EIP });
-  await net.run(onprem, 'ip', ['addr', 'add', `${ONPREM_NODE}/24`, 'dev', 'lo']);
-  const keys = { aws: generateKeyPair(), onprem: generateKeyPair() };
-  const awsDoc = awsGatewayPatch(plan, { privateKey: keys.aws.privateKey, peerPublicKey: keys.onprem.publicKey }).documents[1] as ConfigDocument;
-  const peerKey = options.wrongPeerKey ? generateKeyPair().publicKey : keys.aws.publicKey;
-  const onpremDoc = onpremGatewayPatch(plan, { privateKey: keys.onprem.privateKey, peerPublicKey: peerKey }, EIP, { link: 'eth0', dhcpLinks: [] }).documents[1] as ConfigDocument;
-  const names = { aws: `${net.prefix}-wa`, onprem: `${net.prefix}-wo` };
-  const started = performance.now();
-  await Promise.all([bringUp(net, aws, names.aws, awsDoc), bringUp(net, onprem, names.onprem, onpremDoc)]);
-  return { aws, onprem, names, keys, started };
+  return renderedTunnel(net, plan, options);
 }
 
 async function waitForHandshake(t: Awaited<ReturnType<typeof tunnel>>, ms: number): Promise<boolean> {

@@ -8,10 +8,31 @@ import { ROOT } from './paths.ts';
 import { diesWithTests } from './process.ts';
 
 export const KUBE_STATE_METRICS = `${ROOT}.cache/bin/kube-state-metrics`;
+const CARGO_ROOT = `${ROOT}.cache/cargo`;
+export const WIREGUARD_EXPORTER = `${CARGO_ROOT}/bin/prometheus_wireguard_exporter`;
+/** The release of the image the manifests deploy (src/telemetry/manifests.ts). */
+const WIREGUARD_EXPORTER_VERSION = '3.6.6';
 
-/** kube-state-metrics from its own module (test/exporters pins the version); the Go build cache keeps later builds quick. */
+/**
+ * kube-state-metrics from its own module (test/exporters pins the version; the Go build cache
+ * keeps later builds quick), and the WireGuard exporter from crates.io at the deployed release
+ * (cargo skips it when that version is installed).
+ */
 export async function buildExporters(): Promise<void> {
-  await execa('go', ['build', '-o', KUBE_STATE_METRICS, 'k8s.io/kube-state-metrics/v2'], { cwd: `${ROOT}test/exporters`, stdio: 'inherit' });
+  await Promise.all([
+    execa('go', ['build', '-o', KUBE_STATE_METRICS, 'k8s.io/kube-state-metrics/v2'], { cwd: `${ROOT}test/exporters`, stdio: 'inherit' }),
+    execa('cargo', ['install', '--quiet', '--locked', '--root', CARGO_ROOT, '--version', WIREGUARD_EXPORTER_VERSION, 'prometheus_wireguard_exporter'], { stdio: 'inherit' }),
+  ]);
+}
+
+/**
+ * The WireGuard exporter on loopback, reading every WireGuard device of the machine with `wg show
+ * all dump` (wireguard-go's devices in any namespace, through their sockets in /var/run/wireguard).
+ */
+export async function startWireguardExporter(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hybridctl-wgx-'));
+  const port = await freePort();
+  return startExporter(WIREGUARD_EXPORTER, ['-l', '127.0.0.1', '-p', String(port), '-d', 'true'], `http://127.0.0.1:${port}`, join(dir, 'log'));
 }
 
 /** kube-state-metrics watching a test bed through its kubeconfig, serving /metrics on loopback; stopped by process id. */
@@ -19,14 +40,18 @@ export async function startKubeStateMetrics(kubeconfig: string): Promise<{ url: 
   const dir = mkdtempSync(join(tmpdir(), 'hybridctl-ksm-'));
   const [port, telemetry] = [await freePort(), await freePort()];
   const args = ['--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', String(port), '--telemetry-host', '127.0.0.1', '--telemetry-port', String(telemetry)];
-  const child = execa(...diesWithTests(KUBE_STATE_METRICS, args), { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: join(dir, 'log') } });
+  return startExporter(KUBE_STATE_METRICS, args, `http://127.0.0.1:${port}`, join(dir, 'log'));
+}
+
+/** Starts an exporter and waits until its /metrics answers; stopped by process id. */
+async function startExporter(command: string, args: string[], url: string, log: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = execa(...diesWithTests(command, args), { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: log } });
   let exited = false;
   void child.then(() => {
     exited = true;
   });
-  const url = `http://127.0.0.1:${port}`;
   for (let i = 0; !(await fetch(`${url}/metrics`).then((r) => r.ok, () => false)); i++) {
-    if (i > 150 || exited) throw new Error(`kube-state-metrics did not start (see ${join(dir, 'log')})`);
+    if (i > 150 || exited) throw new Error(`${command} did not start (see ${log})`);
     await sleep(200);
   }
   return {

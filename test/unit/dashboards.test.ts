@@ -13,7 +13,7 @@ const built = () => buildDashboards() as unknown as Json[];
 describe('the dashboards', () => {
   it('pass the checks for what Grafana rejects', () => {
     expect(dashboardProblems(built(), [PROMETHEUS.uid!])).toEqual([]);
-    expect(built().map((d) => d.uid)).toEqual(['hybridctl-service', 'hybridctl-clusters', 'hybridctl-lake']);
+    expect(built().map((d) => d.uid)).toEqual(['hybridctl-service', 'hybridctl-clusters', 'hybridctl-vpn', 'hybridctl-lake']);
   });
 
   it('are what npm run build generated into dist/dashboards', async () => {

@@ -1,0 +1,56 @@
+import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelIds, row, stat, timeseries } from './panels.ts';
+
+/**
+ * WireGuard's own session lifetime: a peer whose latest handshake is older than this has no
+ * usable session (REJECT_AFTER_TIME), so the tunnel carries nothing until the next handshake.
+ */
+const SESSION_SECONDS = 180;
+
+/** The site-to-site tunnel, as each site's gateway sees it (the WireGuard exporter on the gateway). */
+export function vpnDashboard(): DashboardBuilder {
+  const ids = new PanelIds();
+  return new DashboardBuilder('hybridctl / VPN')
+    .uid('hybridctl-vpn')
+    .tags(['hybridctl'])
+    .refresh('30s')
+    .time({ from: 'now-3h', to: 'now' })
+    .withRow(row(ids, 'Tunnel'))
+    .withPanel(
+      stat(ids, {
+        title: 'Tunnel up',
+        description: `Yes while the gateway's peer has had a handshake in the last ${SESSION_SECONDS} s (WireGuard's session lifetime); keepalives renew it every 2 minutes.`,
+        unit: 'bool_yes_no',
+        queries: [{ expr: `max by (site) (wireguard_latest_handshake_delay_seconds < bool ${SESSION_SECONDS})`, legend: '{{site}}' }],
+      }),
+    )
+    .withPanel(
+      stat(ids, {
+        title: 'Last handshake',
+        description: 'Since the latest handshake with the other site, per gateway.',
+        unit: 's',
+        queries: [{ expr: 'max by (site) (wireguard_latest_handshake_delay_seconds)', legend: '{{site}}' }],
+      }),
+    )
+    .withPanel(
+      timeseries(ids, {
+        title: 'Handshake age',
+        description: `Below ${SESSION_SECONDS} s while the tunnel is up; a saw tooth of about 2 minutes is normal.`,
+        unit: 's',
+        queries: [{ expr: 'max by (site) (wireguard_latest_handshake_delay_seconds)', legend: '{{site}}' }],
+      }),
+    )
+    .withRow(row(ids, 'Traffic'))
+    .withPanel(
+      timeseries(ids, {
+        title: 'Bytes each way',
+        description: 'What each gateway sends into the tunnel and receives from it.',
+        unit: 'Bps',
+        span: 24,
+        queries: [
+          { expr: 'sum by (site) (rate(wireguard_sent_bytes_total[5m]))', legend: '{{site}} sent' },
+          { expr: 'sum by (site) (rate(wireguard_received_bytes_total[5m]))', legend: '{{site}} received' },
+        ],
+      }),
+    );
+}
