@@ -12,6 +12,7 @@ import type { Node } from '../../src/core/engine/model.ts';
 import { Observation, type Plan, planDown, planUp } from '../../src/core/engine/plan.ts';
 import { type DashboardFile, dashboardHash, readDashboardFiles } from '../../src/grafana/dashboard-files.ts';
 import { grafanaLayer } from '../../src/grafana/layer.ts';
+import { chooseGrafana } from '../../src/grafana/mode.ts';
 import { grafanaWorkspaceKind, leftoverGrafanaWorkspaceKind } from '../../src/providers/aws/kinds/grafana-workspace.ts';
 import { baseStack } from '../../src/providers/aws/base-stack.ts';
 import { AwsClients } from '../../src/providers/aws/clients.ts';
@@ -238,6 +239,14 @@ describe('Amazon Managed Grafana, reading the in-VPC Prometheus', () => {
     await apply(down);
     expect(double.requests.at(-1)).toMatchObject({ method: 'DELETE', path: expect.stringMatching(/^\/workspaces\/g-/) });
     expect(await new Observation(provider).observe(grafanaWorkspaceKind)).toEqual([]);
+  });
+});
+
+describe('the default, where the account allows Amazon Managed Grafana', () => {
+  it('asks IAM Identity Center (moto) for an instance, and finding one, chooses managed', async () => {
+    const unset = parseConfig(EXAMPLE.replace(/^ {2}grafana: incluster .*\n/m, ''));
+    expect(unset.monitoring.grafana).toBeUndefined();
+    expect(await chooseGrafana(unset, { ssoAdmin: provider.clients.ssoAdmin, offline: false })).toEqual({ mode: 'managed' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -9,6 +9,7 @@ import { diesWithTests } from './process.ts';
 
 export const KUBE_STATE_METRICS = `${ROOT}.cache/bin/kube-state-metrics`;
 const CARGO_ROOT = `${ROOT}.cache/cargo`;
+const CARGO_TARGET = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hybridctl-tests', 'cargo-target');
 export const WIREGUARD_EXPORTER = `${CARGO_ROOT}/bin/prometheus_wireguard_exporter`;
 /** The release of the image the manifests deploy (src/telemetry/manifests.ts). */
 const WIREGUARD_EXPORTER_VERSION = '3.6.6';
@@ -21,7 +22,10 @@ const WIREGUARD_EXPORTER_VERSION = '3.6.6';
 export async function buildExporters(): Promise<void> {
   await Promise.all([
     execa('go', ['build', '-o', KUBE_STATE_METRICS, 'k8s.io/kube-state-metrics/v2'], { cwd: `${ROOT}test/exporters`, stdio: 'inherit' }),
-    execa('cargo', ['install', '--quiet', '--locked', '--root', CARGO_ROOT, '--version', WIREGUARD_EXPORTER_VERSION, 'prometheus_wireguard_exporter'], { stdio: 'inherit' }),
+    // The build directory outlives the clone (as Go's build cache does), so a rebuild is quick.
+    execa('cargo', ['install', '--quiet', '--locked', '--root', CARGO_ROOT, '--target-dir', CARGO_TARGET, '--version', WIREGUARD_EXPORTER_VERSION, 'prometheus_wireguard_exporter'], {
+      stdio: 'inherit',
+    }),
   ]);
 }
 
