@@ -18,6 +18,8 @@
  *                failed requests, p99 during against before), and an unplanned one's failure window (failover.ts)
  *   telemetry    the shipper under the service's default load (rows/s, CPU per 1,000 requests, Parquet
  *                against raw JSON, peak RSS), and `data query` over a day of metrics, cold and warm (telemetry.ts)
+ *   dashboards   the generated JSON's size; the managed workspace's nodes converged through the
+ *                engine from empty, no-op and after one dashboard changed: time and requests (grafana.ts)
  *
  * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
  */
@@ -37,6 +39,7 @@ import { onpremSite } from '../../src/providers/metal/site.ts';
 import { createCa, generatePrivateKey } from '../../src/talos/pki.ts';
 import { generateBundle } from '../../src/talos/secrets.ts';
 import { failoverReport } from './failover.ts';
+import { grafanaReport } from './grafana.ts';
 import { telemetryReport } from './telemetry.ts';
 import { vpnReport } from './vpn.ts';
 
@@ -281,6 +284,7 @@ async function main(): Promise<void> {
     lines.push(...(await vpnReport(ROUNDS)));
     lines.push(...(await failoverReport()));
     lines.push(...(await telemetryReport()));
+    lines.push('', ...(await grafanaReport()));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();

@@ -11,14 +11,13 @@ import { type EngineEvent, execute } from '../../src/core/engine/execute.ts';
 import type { Node } from '../../src/core/engine/model.ts';
 import { Observation, type Plan, planDown, planUp } from '../../src/core/engine/plan.ts';
 import { type DashboardFile, dashboardHash, readDashboardFiles } from '../../src/grafana/dashboard-files.ts';
-import { grafanaLayer } from '../../src/grafana/layer.ts';
 import { chooseGrafana } from '../../src/grafana/mode.ts';
 import { grafanaWorkspaceKind, leftoverGrafanaWorkspaceKind } from '../../src/providers/aws/kinds/grafana-workspace.ts';
-import { baseStack } from '../../src/providers/aws/base-stack.ts';
 import { AwsClients } from '../../src/providers/aws/clients.ts';
-import type { AwsKind, AwsProvider } from '../../src/providers/aws/provider.ts';
+import type { AwsProvider } from '../../src/providers/aws/provider.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { type GrafanaDouble, type RecordedRequest, startGrafanaDouble } from '../support/grafana-double.ts';
+import { WORKER_IP, managedGrafanaStack } from '../support/grafana-stack.ts';
 import { HARNESS_KEY, type Moto, startMoto } from '../support/moto.ts';
 import { CA_CERT } from '../support/tls.ts';
 
@@ -35,9 +34,6 @@ process.env.AWS_SECRET_ACCESS_KEY = 'testing';
 const ACCOUNT = '123456789012';
 const REGION = 'eu-central-1';
 const ZONES = [`${REGION}a`, `${REGION}b`];
-/** The node the in-VPC data source reads: a stand-in for the instance node, which this test does not build. */
-const WORKER_IP = '10.40.8.10';
-
 let moto: Moto;
 let double: GrafanaDouble;
 let provider: AwsProvider;
@@ -45,18 +41,6 @@ let iam: IAMClient;
 let ec2: EC2Client;
 let dashboards: DashboardFile[];
 const savedEndpoint = process.env.AWS_ENDPOINT_URL_GRAFANA;
-
-const workerStandIn: AwsKind<Record<string, never>, { privateIp: string }> = {
-  kind: 'instance-stand-in',
-  condition: true,
-  observe: async () => [{ id: 'worker-1', ref: 'worker-1', state: { privateIp: WORKER_IP } }],
-  diff: () => ({ changes: [] }),
-  describe: () => ({}),
-  create: async (_s, ctx) => ({ id: ctx.id, ref: ctx.id, state: { privateIp: WORKER_IP } }),
-  update: async (found) => found,
-  destroy: async () => {},
-  outputs: (found) => ({ privateIp: found.state.privateIp }),
-};
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -83,13 +67,8 @@ function configWith(options: { managedPrometheus?: boolean; signIn?: 'saml' } = 
   );
 }
 
-const BASE_IDS = new Set(['vpc', 'subnet-private-a', 'subnet-private-b', 'sg-controlplane', 'sg-workers', 'sg-nlb', 'sg-controlplane-ingress', 'sg-workers-ingress', 'prometheus-workspace']);
-
 function stack(config: HybridConfig, files: readonly DashboardFile[] = dashboards): Node<AwsProvider>[] {
-  const layer = grafanaLayer(config, 'managed', files);
-  const base = baseStack(config, provider, ZONES, [], undefined, layer.readers).filter((n) => BASE_IDS.has(n.id));
-  const worker: Node<AwsProvider> = { id: 'worker-1', kind: workerStandIn, dependsOn: [], spec: () => ({}) };
-  return [...base, worker, ...layer.awsNodes(provider, ZONES, { node: 'worker-1' })];
+  return managedGrafanaStack(config, provider, ZONES, files);
 }
 
 async function apply(plan: Plan<AwsProvider>): Promise<EngineEvent[]> {
