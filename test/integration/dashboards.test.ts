@@ -16,7 +16,7 @@ import { Netns } from '../support/netns.ts';
 import { renderedTunnel } from '../support/tunnel.ts';
 import { latestHandshakes } from '../support/wireguard.ts';
 import { type VpnPlan, vpnPlan } from '../../src/vpn/plan.ts';
-import { type Testbed, startTestbed } from '../support/kube.ts';
+import { type Testbed, readingsWorkload, startTestbed } from '../support/kube.ts';
 import { startLoadgen } from '../support/loadgen.ts';
 import { HARNESS_KEY, freePort, startMoto } from '../support/moto.ts';
 import { diesWithTests } from '../support/process.ts';
@@ -76,23 +76,7 @@ describe('every dashboard panel shows data from real exporters', () => {
     const manifest = join(dir, 'readings.json');
     writeFileSync(
       manifest,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'readings' } },
-          {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: { name: 'readings', namespace: 'readings' },
-            spec: {
-              replicas: 2,
-              selector: { matchLabels: { 'app.kubernetes.io/name': 'readings' } },
-              template: { metadata: { labels: { 'app.kubernetes.io/name': 'readings' } }, spec: { containers: [{ name: 'readings', image: 'readings:test' }] } },
-            },
-          },
-        ],
-      }),
+      JSON.stringify(readingsWorkload()),
     );
     await execa('kubectl', ['--kubeconfig', testbed.kubeconfigFile, 'apply', '-f', manifest]);
     const ksm = await startKubeStateMetrics(testbed.kubeconfigFile);

@@ -14,7 +14,7 @@ import { ruleGroups } from '../../src/telemetry/rules.ts';
 import { awsEnv, runCli } from '../support/cli.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { writeCriLog } from '../support/cri-log.ts';
-import { type Testbed, podLogs, startTestbed } from '../support/kube.ts';
+import { type Testbed, podLogs, readingsWorkload, startTestbed } from '../support/kube.ts';
 import { type LoadReport, startLoadgen } from '../support/loadgen.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from '../support/moto.ts';
 import { diesWithTests } from '../support/process.ts';
@@ -128,23 +128,7 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
     const manifest = join(dir, 'readings.yaml');
     writeFileSync(
       manifest,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'readings' } },
-          {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: { name: 'readings', namespace: 'readings' },
-            spec: {
-              replicas: 2,
-              selector: { matchLabels: { 'app.kubernetes.io/name': 'readings' } },
-              template: { metadata: { labels: { 'app.kubernetes.io/name': 'readings' } }, spec: { containers: [{ name: 'readings', image: 'readings:test' }] } },
-            },
-          },
-        ],
-      }),
+      JSON.stringify(readingsWorkload()),
     );
     const kubectl = (...args: string[]) => execa('kubectl', ['--kubeconfig', testbed.kubeconfigFile, ...args]);
     await kubectl('apply', '-f', manifest);

@@ -139,3 +139,24 @@ function readAudit(file: string): AuditEvent[] {
 export function podLogs(namespace: string, pod: string, container: string, file: string): object {
   return { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name: pod, namespace }, spec: { logs: [{ containers: [container], logsFile: file }] } };
 }
+
+/** The readings service's namespace and a two-replica Deployment of it, as a kubectl List (kwok runs the pods). */
+export function readingsWorkload(): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'readings' } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'readings', namespace: 'readings' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { 'app.kubernetes.io/name': 'readings' } },
+          template: { metadata: { labels: { 'app.kubernetes.io/name': 'readings' } }, spec: { containers: [{ name: 'readings', image: 'readings:test' }] } },
+        },
+      },
+    ],
+  };
+}

@@ -1,14 +1,10 @@
-import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelIds, row, stat, timeseries } from './panels.ts';
+import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelIds, dashboard, row, stat, timeseries } from './panels.ts';
 
 /** Both Kubernetes clusters: nodes, pods, etcd and the API server, per site. */
 export function clustersDashboard(): DashboardBuilder {
   const ids = new PanelIds();
-  return new DashboardBuilder('hybridctl / Clusters')
-    .uid('hybridctl-clusters')
-    .tags(['hybridctl'])
-    .refresh('30s')
-    .time({ from: 'now-1h', to: 'now' })
+  return dashboard('hybridctl / Clusters', 'hybridctl-clusters', { refresh: '30s', from: 'now-1h' })
     .withRow(row(ids, 'Nodes and pods'))
     .withPanel(
       stat(ids, {

@@ -1,14 +1,10 @@
-import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelIds, row, stat, timeseries } from './panels.ts';
+import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelIds, dashboard, row, stat, timeseries } from './panels.ts';
 
 /** The telemetry shippers and the lake they fill: how fresh each signal is, and what failed. */
 export function lakeDashboard(): DashboardBuilder {
   const ids = new PanelIds();
-  return new DashboardBuilder('hybridctl / Data lake')
-    .uid('hybridctl-lake')
-    .tags(['hybridctl'])
-    .refresh('1m')
-    .time({ from: 'now-6h', to: 'now' })
+  return dashboard('hybridctl / Data lake', 'hybridctl-lake', { refresh: '1m', from: 'now-6h' })
     .withRow(row(ids, 'Freshness'))
     .withPanel(
       stat(ids, {

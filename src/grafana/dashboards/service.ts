@@ -1,5 +1,5 @@
-import { AnnotationQueryBuilder, DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelIds, row, PROMETHEUS, stat, timeseries } from './panels.ts';
+import { AnnotationQueryBuilder, type DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelIds, dashboard, row, PROMETHEUS, stat, timeseries } from './panels.ts';
 
 /** Each site's share of the service's requests: the active site is the one above half. */
 const SHARE = 'sum by (site) (job:http_requests:rate1m) / scalar(sum(job:http_requests:rate1m))';
@@ -12,11 +12,7 @@ const READINGS = 'namespace="readings", deployment="readings"';
  */
 export function serviceDashboard(): DashboardBuilder {
   const ids = new PanelIds();
-  return new DashboardBuilder('hybridctl / Service')
-    .uid('hybridctl-service')
-    .tags(['hybridctl'])
-    .refresh('30s')
-    .time({ from: 'now-1h', to: 'now' })
+  return dashboard('hybridctl / Service', 'hybridctl-service', { refresh: '30s', from: 'now-1h' })
     .annotation(
       new AnnotationQueryBuilder()
         .name('Failover')

@@ -1,5 +1,5 @@
-import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PanelIds, row, stat, timeseries } from './panels.ts';
+import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelIds, dashboard, row, stat, timeseries } from './panels.ts';
 
 /**
  * WireGuard's own session lifetime: a peer whose latest handshake is older than this has no
@@ -10,11 +10,7 @@ const SESSION_SECONDS = 180;
 /** The site-to-site tunnel, as each site's gateway sees it (the WireGuard exporter on the gateway). */
 export function vpnDashboard(): DashboardBuilder {
   const ids = new PanelIds();
-  return new DashboardBuilder('hybridctl / VPN')
-    .uid('hybridctl-vpn')
-    .tags(['hybridctl'])
-    .refresh('30s')
-    .time({ from: 'now-3h', to: 'now' })
+  return dashboard('hybridctl / VPN', 'hybridctl-vpn', { refresh: '30s', from: 'now-3h' })
     .withRow(row(ids, 'Tunnel'))
     .withPanel(
       stat(ids, {

@@ -3,7 +3,6 @@ package fakenodes
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -16,8 +15,6 @@ import (
 	"sigs.k8s.io/kwok/pkg/apis/v1alpha1"
 	"sigs.k8s.io/kwok/pkg/client/clientset/versioned"
 	"sigs.k8s.io/kwok/pkg/kwok/server"
-	"sigs.k8s.io/kwok/pkg/log"
-	"sigs.k8s.io/kwok/pkg/utils/client"
 	"sigs.k8s.io/yaml"
 )
 
@@ -35,12 +32,7 @@ type KubeletServerOptions struct {
 // serves them, and starts kwok's kubelet server; it runs until ctx is done, failures
 // after the start going to failed.
 func StartKubeletServer(ctx context.Context, o KubeletServerOptions, failed chan<- error) error {
-	ctx = log.NewContext(ctx, log.NewLogger(os.Stderr, log.LevelWarn))
-	clients, err := client.NewClientset("", o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	restConfig, err := clients.ToRESTConfig()
+	ctx, _, restConfig, err := kwokClients(ctx, o.Kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,6 @@ type KwokOptions struct {
 
 // StartKwok starts kwok's controller for every node annotated by Create; it runs until ctx is done.
 func StartKwok(ctx context.Context, o KwokOptions) error {
-	ctx = log.NewContext(ctx, log.NewLogger(os.Stderr, log.LevelWarn))
 	stages, err := defaultStages(o.Skip)
 	if err != nil {
 		return err
@@ -41,11 +40,7 @@ func StartKwok(ctx context.Context, o KwokOptions) error {
 	if err != nil {
 		return err
 	}
-	clients, err := client.NewClientset("", o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	restConfig, err := clients.ToRESTConfig()
+	ctx, clients, restConfig, err := kwokClients(ctx, o.Kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -101,4 +96,16 @@ func StartKwok(ctx context.Context, o KwokOptions) error {
 		return err
 	}
 	return ctr.Start(ctx)
+}
+
+// kwokClients are kwok's clients for the kubeconfig, and a context that gives kwok's own logging
+// (warnings and worse, on stderr).
+func kwokClients(ctx context.Context, kubeconfig string) (context.Context, client.Clientset, *rest.Config, error) {
+	ctx = log.NewContext(ctx, log.NewLogger(os.Stderr, log.LevelWarn))
+	clients, err := client.NewClientset("", kubeconfig)
+	if err != nil {
+		return ctx, nil, nil, err
+	}
+	restConfig, err := clients.ToRESTConfig()
+	return ctx, clients, restConfig, err
 }
