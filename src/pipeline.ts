@@ -96,7 +96,7 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
     (trafficState.config.vpn.enabled && !options.forDown) ||
     (monitors && (ships || trafficState.config.monitoring.managedPrometheus));
   const session = needsAws ? await connectForSites(trafficState.config, options) : undefined;
-  const grafana = await dashboardsLayer(trafficState.config, monitors, session);
+  const grafana = await dashboardsLayer(trafficState.config, monitors, session, trafficState.settled);
   // From here on, monitoring.grafana says where the dashboards are, chosen or given.
   const config = withGrafanaMode(trafficState.config, grafana.mode);
   const vpn = vpnLayer(config, state, session && !session.offline ? { aws: session.provider } : {});
@@ -182,11 +182,11 @@ export async function loadStacks(given: HybridConfig, options: PipelineOptions):
  * Where the dashboards go (monitoring.grafana, or the account's default) and their layer. Without
  * monitoring there are none; what an earlier config made is still looked for.
  */
-async function dashboardsLayer(config: HybridConfig, monitors: boolean, session: AwsSession | undefined): Promise<GrafanaLayer> {
+async function dashboardsLayer(config: HybridConfig, monitors: boolean, session: AwsSession | undefined, active: SiteName): Promise<GrafanaLayer> {
   if (!monitors) return grafanaLayer(config, 'none', []);
   const choice = await chooseGrafana(config, session && { ssoAdmin: session.provider.clients.ssoAdmin, offline: session.offline });
   const dashboards = choice.mode === 'none' ? [] : await readDashboardFiles();
-  return grafanaLayer(withGrafanaMode(config, choice.mode), choice.mode, dashboards, choice.note ? [choice.note] : []);
+  return grafanaLayer(withGrafanaMode(config, choice.mode), choice.mode, dashboards, { active, ...(choice.note ? { notes: [choice.note] } : {}) });
 }
 
 function withGrafanaMode(config: HybridConfig, mode: GrafanaMode): HybridConfig {
@@ -204,7 +204,7 @@ export function talosExtensions(config: HybridConfig, vpn: VpnLayer | undefined)
  * The config with the active site where traffic really goes: `--to` of a failover, else the last
  * failover's record, else service.activeSite; and what to tell the user about it.
  */
-async function trafficNotes(config: HybridConfig, state: StateDir, override?: SiteName): Promise<{ config: HybridConfig; notes: string[] }> {
+async function trafficNotes(config: HybridConfig, state: StateDir, override?: SiteName): Promise<{ config: HybridConfig; notes: string[]; settled: SiteName }> {
   const record = await readActiveSite(state);
   const unfinished = await readJournal(state);
   const notes = [
@@ -213,7 +213,9 @@ async function trafficNotes(config: HybridConfig, state: StateDir, override?: Si
     unfinished && !override ? `a failover to ${unfinished.to} started at ${unfinished.startedAt} did not finish: run \`hybridctl failover --to ${unfinished.to}\` to finish it` : undefined,
   ].filter((n): n is string => n !== undefined);
   const site = override ?? record?.site;
-  return { config: site ? withActiveSite(config, site) : config, notes };
+  // Where traffic is before a failover run moves it: what lives on the active site but is not part of a failover stays there until `up`.
+  const settled = record?.site ?? config.service.activeSite;
+  return { config: site ? withActiveSite(config, site) : config, notes, settled };
 }
 
 export interface VpnCheckOptions {

@@ -38,16 +38,23 @@ export interface GrafanaLayer {
 
 /**
  * The dashboards' layer for a config whose monitoring.grafana is resolved (see chooseGrafana):
- * the managed workspace on the AWS site, or Grafana in the active site's cluster, or nothing.
+ * the managed workspace on the AWS site, or Grafana in the cluster of `active` (where traffic
+ * goes: it moves there with the next `up` after a failover, not during it), or nothing.
  */
-export function grafanaLayer(config: HybridConfig, mode: GrafanaMode, built: readonly DashboardFile[], notes: string[] = []): GrafanaLayer {
-  const active = config.service.activeSite;
+export function grafanaLayer(
+  config: HybridConfig,
+  mode: GrafanaMode,
+  built: readonly DashboardFile[],
+  options: { notes?: string[]; active?: SiteName } = {},
+): GrafanaLayer {
+  const active = options.active ?? config.service.activeSite;
+  const notes = options.notes ?? [];
   // Without the VPN there is no tunnel to show.
   const dashboards = vpnPlan(config) ? built : built.filter((d) => d.uid !== VPN_DASHBOARD_UID);
   const inCluster = (site: SiteName) => mode === 'incluster' && site === active;
   return {
     mode,
-    notes: [...notes, ...(mode === 'incluster' ? inclusterNotes(config) : [])],
+    notes: [...notes, ...(mode === 'incluster' ? inclusterNotes(config, active) : [])],
     readers: mode === 'managed' ? grafanaReaders(config) : [],
     awsNodes: (provider, zones, inVpc) => (mode === 'managed' ? managedGrafanaNodes(config, provider, zones, dashboards, inVpc) : []),
     siteNodes: (site) => (inCluster(site) ? inclusterNodes(config, site, dashboards) : []),
@@ -55,8 +62,7 @@ export function grafanaLayer(config: HybridConfig, mode: GrafanaMode, built: rea
   };
 }
 
-function inclusterNotes(config: HybridConfig): string[] {
-  const site = config.service.activeSite;
+function inclusterNotes(config: HybridConfig, site: SiteName): string[] {
   if (site === 'onprem' && !config.monitoring.managedPrometheus && !vpnPlan(config)) {
     return ["Grafana on-prem shows the on-prem site only: the AWS site's metrics reach it over the VPN, which is off"];
   }

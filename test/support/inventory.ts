@@ -133,6 +133,7 @@ export async function recordedRequests(endpoint: string): Promise<RecordedReques
   return text
     .split('\n')
     .filter(Boolean)
+    .flatMap(jsonObjects)
     .map((line) => JSON.parse(line) as Parameters<typeof classify>[0])
     .filter((entry) => !new RegExp(`Credential=${HARNESS_KEY}/`).test(Object.entries(entry.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? ''))
     .map((entry) => ({
@@ -142,4 +143,28 @@ export async function recordedRequests(endpoint: string): Promise<RecordedReques
       query: [...new URL(entry.url, 'http://x').searchParams.keys()],
       body: entry.body_encoded ? Buffer.from(entry.body ?? '', 'base64').toString('utf8') : (entry.body ?? ''),
     }));
+}
+
+/**
+ * The JSON objects on one line of moto's recording. moto appends each entry and its newline in two
+ * writes, so entries of concurrent requests can share a line (`{…}{…}`); they are split here at
+ * the top-level boundaries (braces inside strings do not count).
+ */
+function jsonObjects(line: string): string[] {
+  const objects: string[] = [];
+  let depth = 0;
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === '}' && --depth === 0) objects.push(line.slice(start, i + 1));
+  }
+  return objects;
 }

@@ -130,10 +130,8 @@ export function baseStack(
   const telemetryGrants = (site: 'aws' | 'onprem', refs: Refs): Record<string, PolicyDocument> => ({
     ...(ships ? { 'telemetry-shipper': shipperPolicy(bucketName(provider, 'telemetry'), site, refs.get('kms-key', 'arn') as string, provider.region) } : {}),
     ...(managed ? { 'prometheus-remote-write': remoteWritePolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) } : {}),
-    // Grafana in the active site's cluster reads the workspace with the site's credentials.
-    ...(managed && config.monitoring.grafana === 'incluster' && site === config.service.activeSite
-      ? { 'prometheus-query': prometheusQueryPolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) }
-      : {}),
+    // Grafana in the cluster reads the workspace with its site's credentials; on either site, since it follows the traffic.
+    ...(managed && config.monitoring.grafana === 'incluster' ? { 'prometheus-query': prometheusQueryPolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) } : {}),
   });
   const grantDeps = [...(ships ? ['kms-key'] : []), ...(managed ? [PROMETHEUS_WORKSPACE_ID] : [])];
   add('node-role', iamRoleKind, grantDeps, (refs) => ({
