@@ -119,7 +119,7 @@ describe('every dashboard panel shows data from real exporters', () => {
       if (i > 100) throw new Error('no handshake across the tunnel');
       await sleep(100);
     }
-    const wireguard = await startWireguardExporter();
+    const wireguard = await startWireguardExporter([tunnel.names.aws, tunnel.names.onprem]);
     stops.push(() => wireguard.stop());
     const interfaceSite = (iface: string, site: string) => ({ source_labels: ['interface'], regex: iface, target_label: 'site', replacement: site });
 

@@ -30,13 +30,15 @@ export async function buildExporters(): Promise<void> {
 }
 
 /**
- * The WireGuard exporter on loopback, reading every WireGuard device of the machine with `wg show
- * all dump` (wireguard-go's devices in any namespace, through their sockets in /var/run/wireguard).
+ * The WireGuard exporter on loopback, reading these WireGuard devices with `wg show` (wireguard-go's
+ * devices in any namespace, through their sockets in /var/run/wireguard); other tests' tunnels on
+ * the machine are left out.
  */
-export async function startWireguardExporter(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startWireguardExporter(interfaces: readonly string[]): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hybridctl-wgx-'));
   const port = await freePort();
-  return startExporter(WIREGUARD_EXPORTER, ['-l', '127.0.0.1', '-p', String(port), '-d', 'true'], `http://127.0.0.1:${port}`, join(dir, 'log'));
+  const args = ['-l', '127.0.0.1', '-p', String(port), '-d', 'true', '-i', ...interfaces];
+  return startExporter(WIREGUARD_EXPORTER, args, `http://127.0.0.1:${port}`, join(dir, 'log'));
 }
 
 /** kube-state-metrics watching a test bed through its kubeconfig, serving /metrics on loopback; stopped by process id. */
