@@ -121,7 +121,12 @@ export async function startNodeProxy(options: {
   }
 
   const server: Server = createServer((_req, res) => res.writeHead(405).end());
+  // A tunnel's sockets leave the server's bookkeeping once upgraded: kept here so stop() ends them
+  // (a fake node's own keep-alive connection through the proxy would otherwise hold close() forever).
+  const tunnels = new Set<Socket>();
   server.on('connect', (req, client: Socket, head: Buffer) => {
+    tunnels.add(client);
+    client.on('close', () => tunnels.delete(client));
     const [host = '', port = ''] = (req.url ?? '').split(':');
     connects.push(`${host}:${port}`);
     const fixed = options.routes?.[`${host}:${port}`];
@@ -149,6 +154,7 @@ export async function startNodeProxy(options: {
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const socket of tunnels) socket.destroy();
         server.close(() => resolve());
       }),
   };
@@ -156,6 +162,7 @@ export async function startNodeProxy(options: {
 
 function tunnel(client: Socket, head: Buffer, host: string, port: number): void {
   const upstream = connect(port, host, () => {
+    client.on('close', () => upstream.destroy());
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
     upstream.pipe(client);
