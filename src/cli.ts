@@ -172,6 +172,34 @@ command finishes the same failover. The site traffic goes to is kept in the stat
     )
     .action(configured(() => import('./commands/failover.ts')));
 
+  program
+    .command('status')
+    .description('both sites at a glance, refreshing: nodes, the service, traffic, the VPN, the data lake; reads only')
+    .option('--interval <seconds>', 'refresh every this many seconds', '5')
+    .option('--once', 'print one frame as plain text and exit: 0 when all is healthy, 1 otherwise')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ hybridctl status
+  $ hybridctl status --once            # for scripts: exit 1 when anything is unhealthy
+  $ hybridctl status -o json           # the same data, one JSON document
+
+Panels: each site's nodes (role, Kubernetes Ready, Talos stage and services, etcd membership;
+access-file certificates near expiry), the service (replicas per site, the image, the active
+site, the last failover), traffic (the load balancer's healthy targets, request rate, 5xx share
+and p99 from each site's Prometheus, and the last 10 minutes' rate), the VPN (each gateway's
+link, last handshake, bytes each way), the data lake (newest object per signal and site).
+Each panel reads on its own, with a 10 s deadline: one that fails shows its error and the time
+of its last good reading while the others go on. Without AWS credentials the sites are still
+read (their access files are in the state directory); the load balancer and the lake are not.
+
+Keys: q quit, r refresh now, tab or ←→ move between panels, ↑↓ pick a node or pod, enter its
+last events, esc close them. Without a terminal (or TERM=dumb) it prints a plain frame every
+interval; NO_COLOR turns colour off. It changes nothing anywhere.`,
+    )
+    .action(configured(() => import('./commands/status.ts')));
+
   const vpn = program.command('vpn').description('the site-to-site VPN: prove it carries traffic, rotate its keys');
   vpn
     .command('check')

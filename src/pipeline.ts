@@ -24,6 +24,7 @@ import { configuredAddresses } from './talos/trust.ts';
 import { type VpnCheckReport, checkVpn } from './vpn/check.ts';
 import { type VpnLayer, vpnLayer } from './vpn/layer.ts';
 import { withTalosLogs } from './telemetry/talos-logs.ts';
+import type { StatusAccess } from './status/sources/index.ts';
 import type { ConfigExtension } from './talos/site.ts';
 import { disagreement, readActiveSite, withActiveSite } from './traffic/active-site.ts';
 import { trafficAwsNodes } from './traffic/aws-stack.ts';
@@ -242,6 +243,25 @@ export async function checkVpnSites(config: HybridConfig, options: PipelineOptio
     onprem: onpremSite(config, state, {}, talosExtensions(config, vpn).onprem),
     ...check,
   });
+}
+
+/**
+ * The sites as `status` reads them, with no observation and no lock: each site's kubeconfig and
+ * Talos secrets from the state directory (so the AWS site is readable without AWS credentials),
+ * and AWS itself when credentials allow (the load balancer, the lake).
+ */
+export async function statusAccess(given: HybridConfig, options: PipelineOptions): Promise<StatusAccess> {
+  const state = StateDir.forConfig(options.configFile, given.metadata.name, options.stateDir);
+  const config = (await trafficNotes(given, state)).config;
+  const session = await connectForSites(config, { ...options, sites: ['aws'], allowOffline: true });
+  const aws = session && !session.offline ? session.provider : undefined;
+  const vpn = vpnLayer(config, state, aws ? { aws } : {});
+  const extensions = talosExtensions(config, vpn);
+  const sites = {
+    ...(session ? { aws: awsSite(config, session.provider, state, {}, extensions.aws) } : {}),
+    onprem: onpremSite(config, state, {}, extensions.onprem),
+  };
+  return { config, state, sites, ...(aws ? { aws } : {}) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type RequestOptions, request as httpsRequest } from 'node:https';
 import {
   ApiException,
   CoreV1Api,
@@ -22,12 +23,14 @@ export class KubeClient {
   readonly server: string;
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
+  private readonly config: KubeConfig;
   /** API discovery, one request per group version however many calls start at once. */
   private readonly discovery = new Map<string, Promise<unknown>>();
 
   constructor(site: string, kubeconfig: string) {
     const config = new KubeConfig();
     config.loadFromString(kubeconfig);
+    this.config = config;
     this.site = site;
     this.server = config.getCurrentCluster()?.server ?? '';
     this.objects = KubernetesObjectApi.makeApiClient(config);
@@ -83,6 +86,30 @@ export class KubeClient {
   async events(namespace: string, name: string): Promise<CoreV1Event[]> {
     const list = await this.call(`list events in ${namespace}`, () => this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` }));
     return list.items.sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')));
+  }
+
+  /**
+   * GET through the API server's proxy to a Service (`…/services/NAME:PORT/proxy/PATH`), as
+   * `kubectl get --raw` does: how Prometheus is read from outside the cluster. The body, as text.
+   */
+  async proxyGet(namespace: string, service: string, pathAndQuery: string, signal?: AbortSignal): Promise<string> {
+    const url = new URL(`${this.server}/api/v1/namespaces/${namespace}/services/${service}/proxy/${pathAndQuery.replace(/^\//, '')}`);
+    const options: RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port || 443, path: `${url.pathname}${url.search}`, headers: {}, ...(signal ? { signal } : {}) };
+    await this.config.applyToHTTPSOptions(options);
+    return this.call(`GET service ${namespace}/${service}`, async () => {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(options, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      if (status < 200 || status >= 300) throw new KubeError(this.site, `GET service ${namespace}/${service}/${pathAndQuery.split('?')[0]}: ${status} ${body.slice(0, 200).trim()}`, status);
+      return body;
+    });
   }
 
   private discover(apiVersion: string, kind: string): Promise<unknown> {

@@ -121,7 +121,8 @@ async function gatewayClient(site: TalosSite, node: { address: string }, via: st
   return connect(node, await adminCredentials(bundle), site.timeouts, { via });
 }
 
-async function readGateway(site: TalosSite, node: { address: string }, via?: string): Promise<GatewayCheck> {
+/** One gateway's tunnel link and its counters, as Talos reports them (`vpn check`, and `status`). */
+export async function readGateway(site: TalosSite, node: { address: string }, via?: string): Promise<GatewayCheck> {
   try {
     return await withClient(await gatewayClient(site, node, via), async (client) => {
       const [links, stats] = await Promise.all([client.resources<LinkStatusSpec>('network', 'LinkStatuses.net.talos.dev'), client.networkDeviceStats()]);

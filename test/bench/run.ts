@@ -20,6 +20,8 @@
  *                against raw JSON, peak RSS), and `data query` over a day of metrics, cold and warm (telemetry.ts)
  *   dashboards   the generated JSON's size; the managed workspace's nodes converged through the
  *                engine from empty, no-op and after one dashboard changed: time and requests (grafana.ts)
+ *   status       `status` with 10 and 50 nodes per site: first frame, CPU per refresh, memory,
+ *                API requests per refresh (status.ts)
  *
  * Prints a Markdown report; docs/BENCHMARKS.md keeps the latest, with the machine it ran on.
  */
@@ -40,6 +42,7 @@ import { createCa, generatePrivateKey } from '../../src/talos/pki.ts';
 import { generateBundle } from '../../src/talos/secrets.ts';
 import { failoverReport } from './failover.ts';
 import { grafanaReport } from './grafana.ts';
+import { statusReport } from './status.ts';
 import { telemetryReport } from './telemetry.ts';
 import { vpnReport } from './vpn.ts';
 
@@ -285,6 +288,7 @@ async function main(): Promise<void> {
     lines.push(...(await failoverReport()));
     lines.push(...(await telemetryReport()));
     lines.push('', ...(await grafanaReport()));
+    lines.push('', ...(await statusReport()));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await moto.stop();

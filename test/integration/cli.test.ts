@@ -26,13 +26,16 @@ describe('hybridctl --help', () => {
     expect(loaded).toContain('/dist/cli.js');
     expect(loaded).not.toContain('@aws-sdk');
     expect(loaded).not.toContain('listr2');
+    // The status view's Ink and React load for `status` only.
+    expect(loaded).not.toContain('/node_modules/ink/');
+    expect(loaded).not.toContain('/node_modules/react/');
   });
 
   it('refuses a bad config before loading the AWS SDK, in every command that reads one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hybridctl-bad-'));
     const config = join(dir, 'hybrid.yaml');
     writeFileSync(config, 'apiVersion: hybridctl.dev/v1alpha1\nkind: HybridCluster\n');
-    for (const command of [['plan'], ['up'], ['down', '--yes'], ['vpn', 'check'], ['vpn', 'rotate'], ['image', 'push'], ['state', 'pull'], ['unlock'], ['talos', 'gen', '--out', dir], ['kubeconfig'], ['talosconfig']]) {
+    for (const command of [['plan'], ['up'], ['down', '--yes'], ['vpn', 'check'], ['vpn', 'rotate'], ['image', 'push'], ['state', 'pull'], ['unlock'], ['talos', 'gen', '--out', dir], ['kubeconfig'], ['talosconfig'], ['status', '--once'], ['grafana', 'open']]) {
       const trace = join(dir, `${command.slice(0, 2).join('-')}.txt`);
       const result = await execa(process.execPath, ['--import', `${ROOT}test/support/trace-imports.mjs`, CLI, ...command, '-c', config], {
         env: { ...env, TRACE_IMPORTS_FILE: trace },
