@@ -14,6 +14,8 @@ import { runCli } from '../support/cli.ts';
 import { clients } from '../support/inventory.ts';
 import { EXAMPLE } from '../support/config.ts';
 import { type HybridBed, startHybridBed } from '../support/hybrid-bed.ts';
+import { isWrite } from '../support/kube.ts';
+import { changingCalls } from '../support/moto.ts';
 import { Netns } from '../support/netns.ts';
 import { CLI } from '../support/paths.ts';
 import { SERVICE_BIN } from '../support/service-bin.ts';
@@ -114,7 +116,9 @@ describe.runIf(run)('hybridctl status against both sites', () => {
     await bed?.stop();
   });
 
-  it('--once prints one plain frame of both sites and exits 0 when all is healthy', { timeout: 120_000 }, async () => {
+  it('--once prints one plain frame of both sites and exits 0 when all is healthy; it writes nothing anywhere', { timeout: 120_000 }, async () => {
+    const before = { aws: bed.kube.aws.adminRequests().length, onprem: bed.kube.onprem.adminRequests().length };
+    await bed.moto.record();
     const once = await runCli(['status', '--once', '--state-dir', stateDir, '-c', config], { ...bed.env, COLUMNS: '120' });
     expect(once.code, once.stdout + once.stderr).toBe(0);
     const text = once.stdout;
@@ -128,6 +132,13 @@ describe.runIf(run)('hybridctl status against both sites', () => {
     expect(text).toMatch(/▶ aws \(active\): 2\/2 ready/);
     expect(text).toMatch(/aws +targets - (\d+\.\d) req\/s err 0\.0 % p99 \d+ ms [▁▂▃▄▅▆▇█]+/);
     expect(text).toContain('not set up: the VPN is turned off');
+    // Reads only: no write to either API server, no changing call to AWS.
+    for (const site of ['aws', 'onprem'] as const) {
+      const requests = bed.kube[site].adminRequests().slice(before[site]);
+      expect(requests.length, site).toBeGreaterThan(0);
+      expect(requests.filter(isWrite), site).toEqual([]);
+    }
+    expect(changingCalls(await bed.moto.calls())).toEqual([]);
   });
 
   it('-o json gives the same data, and exits 0', { timeout: 120_000 }, async () => {
