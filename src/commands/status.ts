@@ -70,7 +70,7 @@ async function plainLoop(cluster: string, poller: Poller<PanelKey>, view: { inte
     await poller.refresh();
     const frame = frameOf(cluster, poller.readings);
     process.stdout.write(await renderText(frame, { intervalS: view.intervalS, staleAfterS: view.staleAfterS, problems: view.problemsOf(frame) }));
-    const woke = await Promise.race([stop.then(() => 'stop' as const), new Promise<'tick'>((r) => setTimeout(() => r('tick'), view.intervalS * 1000).unref())]);
+    const woke = await Promise.race([stop.then(() => 'stop' as const), new Promise<'tick'>((r) => setTimeout(() => r('tick'), view.intervalS * 1000))]);
     if (woke === 'stop') return 0;
   }
 }

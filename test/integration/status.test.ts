@@ -159,6 +159,16 @@ describe.runIf(run)('hybridctl status against both sites', () => {
     if (process.env.HYBRIDCTL_WRITE_STATUS_FIXTURE) writeFileSync(process.env.HYBRIDCTL_WRITE_STATUS_FIXTURE, `${JSON.stringify(frame, null, 2)}\n`);
   });
 
+  it('without a terminal prints a plain frame every interval until stopped', { timeout: 60_000 }, async () => {
+    const child = execa(process.execPath, [CLI, 'status', '--interval', '1', '--state-dir', stateDir, '-c', config], { env: bed.env, extendEnv: false, reject: false, stdin: 'ignore' });
+    await sleep(4_500);
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(String(result.stdout).match(/hybridctl status · cluster demo/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(result.stdout).not.toMatch(/\u001b\[/);
+  });
+
   it('runs live in a terminal; a site whose API stops turns to an error while the other keeps refreshing; q exits and restores the screen', { timeout: 240_000 }, async () => {
     const env = Object.entries({ ...bed.env, TERM: 'xterm-256color' })
       .filter(([, v]) => v !== undefined)
