@@ -18,7 +18,7 @@ import { type QueryResult, queryLocalFiles } from '../telemetry/lake-query.ts';
 import { type LakeSite, SITES, type Signal } from '../telemetry/lake-schema.ts';
 import { parseSince } from '../telemetry/lake-since.ts';
 import { signalsNamedIn } from '../telemetry/lake-views.ts';
-import { type GlobalOptions, interruptible } from './options.ts';
+import { type GlobalOptions, awsSettings, interruptible } from './options.ts';
 
 export interface DataQueryOptions extends GlobalOptions {
   engine: 'duckdb' | 'athena';
@@ -38,9 +38,7 @@ async function openLake(options: GlobalOptions, config: HybridConfig): Promise<L
   const session = await connectAws(config, {
     allowOffline: false,
     skipZones: true,
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+    ...awsSettings(options),
   });
   return { provider: session.provider, bucket: bucketName(session.provider, 'telemetry') };
 }

@@ -7,7 +7,7 @@ import { kubeconfigFileName } from '../talos/site.ts';
 import { MONITORING_NAMESPACE } from '../telemetry/prometheus-config.ts';
 import { readActiveSite } from '../traffic/active-site.ts';
 import { freshState } from './access-files.ts';
-import { type GlobalOptions, report } from './options.ts';
+import { type GlobalOptions, awsSettings, report } from './options.ts';
 
 /**
  * `grafana open`: where the dashboards are. The managed workspace's URL (people sign in there with
@@ -45,9 +45,7 @@ async function managedWorkspace(options: GlobalOptions, config: HybridConfig) {
   const session = await connectAws(config, {
     allowOffline: config.monitoring.grafana === undefined,
     skipZones: true,
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+    ...awsSettings(options),
   });
   if (session.offline) return undefined;
   const [found] = await clusterGrafanaWorkspaces(session.provider.clients.grafana, session.provider.cluster);

@@ -54,15 +54,22 @@ export function sitesOf(options: GlobalOptions): SiteName[] {
   return options.site === undefined ? ['aws', 'onprem'] : [options.site];
 }
 
+/** The AWS session's settings the global options give: profile, region, endpoint. */
+export function awsSettings(options: GlobalOptions): { profile?: string; region?: string; endpoint?: string } {
+  return {
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+  };
+}
+
 export function pipelineOptions(options: GlobalOptions, allowOffline: boolean) {
   return {
     sites: sitesOf(options),
     configFile: options.config,
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     allowOffline,
-    ...(options.profile ? { profile: options.profile } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
+    ...awsSettings(options),
     ...(options.layer ? { layer: options.layer } : {}),
     ...(options.forceConflicts ? { forceConflicts: true } : {}),
     ...(options.reinstall?.length ? { reinstall: options.reinstall } : {}),

@@ -2,14 +2,14 @@ import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import type { AnyKind, Node, Refs } from '../core/engine/model.ts';
 import { isUnknown } from '../core/engine/model.ts';
 import type { KubeSite } from '../kube/object-kind.ts';
-import { objectId, stamped } from '../kube/object-kind.ts';
-import { objectNodes } from '../kube/object-nodes.ts';
+import { stamped } from '../kube/object-kind.ts';
+import { idsTakingOutputs, objectNodes } from '../kube/object-nodes.ts';
 import { PROMETHEUS_WORKSPACE_ID } from '../providers/aws/base-stack.ts';
 import { leftoverGrafanaWorkspaceKind } from '../providers/aws/kinds/grafana-workspace.ts';
 import type { AwsProvider } from '../providers/aws/provider.ts';
 import type { ReaderPort } from '../providers/aws/security-rules.ts';
 import { KUBECONFIG_ID } from '../talos/kinds/kubeconfig.ts';
-import { MONITORING_NAMESPACE, centralPrometheusUrl } from '../telemetry/prometheus-config.ts';
+import { MONITORING_NAMESPACE, PENDING_WORKSPACE_ENDPOINT, centralPrometheusUrl } from '../telemetry/prometheus-config.ts';
 import { vpnPlan } from '../vpn/plan.ts';
 import type { DashboardFile } from './dashboard-files.ts';
 import { type PrometheusTarget, prometheusDataSource } from './data-source.ts';
@@ -19,7 +19,6 @@ import { type InVpcPrometheus, grafanaReaders, managedGrafanaNodes } from './man
 import type { GrafanaMode } from './mode.ts';
 
 const VPN_DASHBOARD_UID = 'hybridctl-vpn';
-const PENDING_ENDPOINT = 'https://aps-workspaces.invalid/workspaces/known-after-apply/';
 const LOCAL_PROMETHEUS = `http://prometheus.${MONITORING_NAMESPACE}.svc:9090`;
 
 /** What the dashboards add to the sites, for pipeline.ts to compose. */
@@ -71,7 +70,7 @@ function inclusterNotes(config: HybridConfig, site: SiteName): string[] {
 
 /** Where the in-cluster Grafana of `site` reads both sites' metrics. */
 function inclusterTarget(config: HybridConfig, site: SiteName, workspaceEndpoint?: string): PrometheusTarget {
-  if (config.monitoring.managedPrometheus) return { url: workspaceEndpoint ?? PENDING_ENDPOINT, sigv4: { region: config.aws.region, authType: 'default' } };
+  if (config.monitoring.managedPrometheus) return { url: workspaceEndpoint ?? PENDING_WORKSPACE_ENDPOINT, sigv4: { region: config.aws.region, authType: 'default' } };
   // On-prem, the AWS Prometheus (which holds both sites) over the VPN, where the on-prem one writes.
   const central = site === 'onprem' ? centralPrometheusUrl(config) : undefined;
   return { url: central ?? LOCAL_PROMETHEUS };
@@ -84,10 +83,10 @@ function inclusterNodes(config: HybridConfig, site: SiteName, dashboards: readon
   const namespace = `Namespace/${MONITORING_NAMESPACE}`;
   const admin: Node<KubeSite> = { id: GRAFANA_ADMIN_ID, kind: grafanaAdminKind, dependsOn: [KUBECONFIG_ID, namespace], spec: () => ({}) };
   const managed = config.monitoring.managedPrometheus;
-  const other = managed ? render(`${PENDING_ENDPOINT}other/`) : [];
+  const other = managed ? render(`${PENDING_WORKSPACE_ENDPOINT}other/`) : [];
   const from = managed
     ? {
-        ids: new Set(objects.filter((o, i) => JSON.stringify(o) !== JSON.stringify(other[i])).map(objectId)),
+        ids: idsTakingOutputs(objects, other),
         dependsOn: [PROMETHEUS_WORKSPACE_ID],
         render: (refs: Refs) => {
           const endpoint = refs.get(PROMETHEUS_WORKSPACE_ID, 'endpoint');

@@ -155,6 +155,11 @@ export function nodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/** The address the node's kubelet reports as its InternalIP (a Talos node's own address). */
+export function nodeAddress(node: V1Node): string | undefined {
+  return node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+}
+
 /** A Kubernetes API failure, naming the site. */
 export class KubeError extends ActionError {
   override name = 'KubeError';

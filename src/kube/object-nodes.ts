@@ -16,6 +16,14 @@ export interface RenderedFrom {
 }
 
 /**
+ * The ids of the objects that take another node's outputs: those that differ between two
+ * renderings with different stand-ins for the outputs (`RenderedFrom.ids`).
+ */
+export function idsTakingOutputs(objects: readonly KubeObject[], other: readonly KubeObject[]): Set<string> {
+  return new Set(objects.filter((o, i) => JSON.stringify(o) !== JSON.stringify(other[i])).map(objectId));
+}
+
+/**
  * Rendered objects as engine nodes: each applied with server-side apply (pruned when dropped),
  * after `after` (the site's kubeconfig) and its namespace; workloads after what their pods use
  * and `workloadDeps`; each Deployment's rollout waited for. With `from`, `objects` gives the

@@ -5,6 +5,8 @@ import { vpnPlan } from '../vpn/plan.ts';
 export const MONITORING_NAMESPACE = 'monitoring';
 /** Where the rule files are mounted in the Prometheus pod. */
 export const RULES_DIR = '/etc/prometheus/rules';
+/** What a plan shows for the managed workspace's address before AWS has made it. */
+export const PENDING_WORKSPACE_ENDPOINT = 'https://aps-workspaces.invalid/workspaces/known-after-apply/';
 /** The AWS Prometheus's NodePort: the on-prem one remote-writes to it over the VPN. */
 export const PROMETHEUS_NODE_PORT = 30090;
 /** Where the WireGuard exporter listens on each site's VPN gateway. */
@@ -62,26 +64,17 @@ function apiserverJob() {
   };
 }
 
-/** The WireGuard exporter on the site's VPN gateway (its pod's `metrics` port, on the node's address). */
-function wireguardJob() {
+/**
+ * The `metrics` port of one of monitoring's own pods (`app.kubernetes.io/name: app`): the shipper's
+ * counters, the WireGuard exporter on the gateway; `label` names each target by its pod or node.
+ */
+function monitoringPodJob(job: string, app: string, label: 'pod' | 'node') {
   return {
-    job_name: 'wireguard',
+    job_name: job,
     kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [MONITORING_NAMESPACE] } }],
     relabel_configs: [
-      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_container_port_name'], regex: 'wireguard-exporter;metrics', action: 'keep' },
-      { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
-    ],
-  };
-}
-
-/** The telemetry shipper's own counters (its pod's `metrics` port). */
-function shipperJob() {
-  return {
-    job_name: 'shipper',
-    kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [MONITORING_NAMESPACE] } }],
-    relabel_configs: [
-      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_container_port_name'], regex: 'shipper;metrics', action: 'keep' },
-      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+      { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name', '__meta_kubernetes_pod_container_port_name'], regex: `${app};metrics`, action: 'keep' },
+      { source_labels: [`__meta_kubernetes_pod_${label === 'pod' ? 'name' : 'node_name'}`], target_label: label },
     ],
   };
 }
@@ -166,8 +159,8 @@ export function prometheusConfig(config: HybridConfig, site: SiteName, workspace
       ],
     },
     { job_name: 'kube-state-metrics', static_configs: [{ targets: [`kube-state-metrics.${MONITORING_NAMESPACE}.svc:8080`] }] },
-    shipperJob(),
-    ...(vpnPlan(config) ? [wireguardJob()] : []),
+    monitoringPodJob('shipper', 'shipper', 'pod'),
+    ...(vpnPlan(config) ? [monitoringPodJob('wireguard', 'wireguard-exporter', 'node')] : []),
     { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] },
   ];
   return {

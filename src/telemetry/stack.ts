@@ -1,18 +1,17 @@
 import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 import { type Node, type Refs, type ResourceKind, isUnknown } from '../core/engine/model.ts';
-import { type KubeSite, type ObjectSpec, type ObjectState, kubeObjectKind, objectId, stamped } from '../kube/object-kind.ts';
-import { objectNodes } from '../kube/object-nodes.ts';
+import { type KubeSite, type ObjectSpec, type ObjectState, kubeObjectKind, stamped } from '../kube/object-kind.ts';
+import { idsTakingOutputs, objectNodes } from '../kube/object-nodes.ts';
 import { rolloutKind } from '../kube/rollout.ts';
 import { type KubeObject, PULL_SECRET_NAME, SERVICE_NAMESPACE } from '../service/manifests.ts';
 import { type ServiceImage, pullSecretNodes } from '../service/stack.ts';
 import { telemetryManifests } from './manifests.ts';
-import { MONITORING_NAMESPACE } from './prometheus-config.ts';
+import { MONITORING_NAMESPACE, PENDING_WORKSPACE_ENDPOINT } from './prometheus-config.ts';
 import { TALOS_READER_ID, talosReaderKind } from './talos-reader.ts';
 import { SECRETS_ID } from '../talos/kinds/secrets.ts';
 import { type PodSpec, SHIPPER_CREDENTIALS_SECRET, shipperManifests } from './shipper-manifests.ts';
 
 /** What a plan shows for the workspace's address before AWS has made the workspace, and for a key not made yet. */
-const PENDING_ENDPOINT = 'https://aps-workspaces.invalid/workspaces/known-after-apply/';
 const PENDING_KEY = '(known after apply)';
 
 export interface ShipperPlacement {
@@ -70,17 +69,17 @@ export function telemetryStack(config: HybridConfig, site: SiteName, after: read
     return isUnknown(value) ? pending : value;
   };
   const keyId = key?.node.id;
-  const objects = render({ ...(managed ? { endpoint: PENDING_ENDPOINT } : {}), ...(keyId ? { keyId: PENDING_KEY } : {}) });
+  const objects = render({ ...(managed ? { endpoint: PENDING_WORKSPACE_ENDPOINT } : {}), ...(keyId ? { keyId: PENDING_KEY } : {}) });
   // Which objects take those outputs: the ones that differ when the outputs do.
-  const other = render({ ...(managed ? { endpoint: `${PENDING_ENDPOINT}other/` } : {}), ...(keyId ? { keyId: `${PENDING_KEY} other` } : {}) });
-  const ids = new Set(objects.filter((o, i) => JSON.stringify(o) !== JSON.stringify(other[i])).map(objectId));
+  const other = render({ ...(managed ? { endpoint: `${PENDING_WORKSPACE_ENDPOINT}other/` } : {}), ...(keyId ? { keyId: `${PENDING_KEY} other` } : {}) });
+  const ids = idsTakingOutputs(objects, other);
   const from =
     managed || keyId
       ? {
           ids,
           dependsOn: [...(managed ? [managed.workspaceId] : []), ...(keyId ? [keyId] : [])],
           render: (refs: Refs) => {
-            const endpoint = known(refs, managed?.workspaceId, 'endpoint', PENDING_ENDPOINT);
+            const endpoint = known(refs, managed?.workspaceId, 'endpoint', PENDING_WORKSPACE_ENDPOINT);
             const id = known(refs, keyId, 'accessKeyId', PENDING_KEY);
             return render({ ...(endpoint ? { endpoint } : {}), ...(id ? { keyId: id } : {}) });
           },

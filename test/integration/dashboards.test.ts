@@ -18,6 +18,7 @@ import { latestHandshakes } from '../support/wireguard.ts';
 import { type VpnPlan, vpnPlan } from '../../src/vpn/plan.ts';
 import { type Testbed, readingsWorkload, startTestbed } from '../support/kube.ts';
 import { startLoadgen } from '../support/loadgen.ts';
+import { shipperPeersEnv } from '../support/lake.ts';
 import { HARNESS_KEY, freePort, startMoto } from '../support/moto.ts';
 import { diesWithTests } from '../support/process.ts';
 import { type Prometheus, startPrometheus } from '../support/prometheus.ts';
@@ -165,12 +166,7 @@ describe('every dashboard panel shows data from real exporters', () => {
         SHIPPER_TALOS_LISTEN: '',
         SHIPPER_SPOOL: join(dir, 'spool'),
         SHIPPER_LISTEN: `127.0.0.1:${shipperPort}`,
-        KUBECONFIG: testbed.kubeconfigFile,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'shipper',
-        AWS_SECRET_ACCESS_KEY: 'shipper-secret',
-        AWS_EC2_METADATA_DISABLED: 'true',
+        ...shipperPeersEnv(moto.endpoint, testbed.kubeconfigFile),
       },
       reject: false,
       stdin: 'ignore',

@@ -16,6 +16,7 @@ import { EXAMPLE } from '../support/config.ts';
 import { writeCriLog } from '../support/cri-log.ts';
 import { type Testbed, podLogs, readingsWorkload, startTestbed } from '../support/kube.ts';
 import { type LoadReport, startLoadgen } from '../support/loadgen.ts';
+import { shipperPeersEnv } from '../support/lake.ts';
 import { HARNESS_KEY, type Moto, freePort, startMoto } from '../support/moto.ts';
 import { diesWithTests } from '../support/process.ts';
 import { type Prometheus, startPrometheus } from '../support/prometheus.ts';
@@ -187,12 +188,7 @@ describe('the shipper, against moto S3, Prometheus, the service under load and t
       SHIPPER_TALOS_LISTEN: `127.0.0.1:${talosPort}`,
       SHIPPER_SPOOL: join(dir, 'spool'),
       SHIPPER_LISTEN: `127.0.0.1:${metricsPort}`,
-      KUBECONFIG: testbed.kubeconfigFile,
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'shipper',
-      AWS_SECRET_ACCESS_KEY: 'shipper-secret',
-      AWS_EC2_METADATA_DISABLED: 'true',
+      ...shipperPeersEnv(moto.endpoint, testbed.kubeconfigFile),
     };
     shipper = startShipper();
     stops.push(async () => {

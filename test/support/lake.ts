@@ -36,3 +36,18 @@ export async function parquetFiles(tables: ParquetTable[]): Promise<Buffer[]> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * What a shipper run by a test reads its peers with: the test bed's kubeconfig, and moto as its S3
+ * with a key of its own (no instance metadata to fall back to).
+ */
+export function shipperPeersEnv(motoEndpoint: string, kubeconfig: string): Record<string, string> {
+  return {
+    KUBECONFIG: kubeconfig,
+    AWS_ENDPOINT_URL: motoEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'shipper',
+    AWS_SECRET_ACCESS_KEY: 'shipper-secret',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}

@@ -1,7 +1,7 @@
 import type { HybridConfig } from '../../core/config/schema.ts';
 import { type Node, type Refs, type Val, isUnknown } from '../../core/engine/model.ts';
-import { PROMETHEUS_WORKSPACE_ID } from '../../providers/aws/base-stack.ts';
-import { type PolicyDocument, iamRoleKind } from '../../providers/aws/kinds/iam-role.ts';
+import { PROMETHEUS_WORKSPACE_ID, serviceTrustPolicy } from '../../providers/aws/base-stack.ts';
+import { iamRoleKind } from '../../providers/aws/kinds/iam-role.ts';
 import { grafanaWorkspaceKind } from '../../providers/aws/kinds/grafana-workspace.ts';
 import { securityGroupKind } from '../../providers/aws/kinds/security-group.ts';
 import { prometheusQueryPolicy } from '../../providers/aws/lake-grants.ts';
@@ -28,17 +28,6 @@ export interface InVpcPrometheus {
   node: string;
 }
 
-/**
- * Who may assume the workspace role: Amazon Managed Grafana, for a workspace of this account
- * only (`aws:SourceAccount`, against the confused deputy).
- */
-function grafanaTrustPolicy(account: string): PolicyDocument {
-  return {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Service: 'grafana.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': account } } }],
-  };
-}
-
 /** With the in-VPC Prometheus, the workspace's network interfaces get a group the nodes admit on the NodePort. */
 export function grafanaReaders(config: HybridConfig): ReaderPort[] {
   return config.monitoring.managedPrometheus ? [] : [{ groupNode: GRAFANA_SG_ID, port: PROMETHEUS_NODE_PORT, what: 'Prometheus, read by Managed Grafana' }];
@@ -59,7 +48,8 @@ export function managedGrafanaNodes(config: HybridConfig, provider: AwsProvider,
   add(GRAFANA_ROLE_ID, iamRoleKind, amp ? [PROMETHEUS_WORKSPACE_ID] : [], (refs) => ({
     roleName: iamName(config.metadata.name, 'grafana'),
     description: `Amazon Managed Grafana of hybridctl cluster ${config.metadata.name}: reads its data sources`,
-    trustPolicy: grafanaTrustPolicy(provider.account),
+    // Amazon Managed Grafana, for a workspace of this account only.
+    trustPolicy: serviceTrustPolicy('grafana.amazonaws.com', provider.account),
     inlinePolicies: amp ? { 'prometheus-query': prometheusQueryPolicy(refs.get(PROMETHEUS_WORKSPACE_ID, 'arn') as string) } : {},
     tags: tags(GRAFANA_ROLE_ID),
   }));

@@ -1,5 +1,5 @@
 import { TagResourceCommand } from '@aws-sdk/client-grafana';
-import { clusterGrafanaWorkspaces, workspaceArn } from '../../providers/aws/kinds/grafana-workspace.ts';
+import { grafanaWorkspaceKind, workspaceArn } from '../../providers/aws/kinds/grafana-workspace.ts';
 import type { AwsKind } from '../../providers/aws/provider.ts';
 import { type GrafanaContent, contentHash, syncContent } from '../content.ts';
 import { grafanaHttp } from '../http-api.ts';
@@ -30,8 +30,9 @@ interface GrafanaContentState {
 export const grafanaContentKind: AwsKind<GrafanaContentSpec, GrafanaContentState> = {
   kind: 'grafana-content',
 
-  async observe({ provider }) {
-    const workspaces = await clusterGrafanaWorkspaces(provider.clients.grafana, provider.cluster);
+  async observe(ctx) {
+    // The workspace kind's own observation, made once per run: no second listing.
+    const workspaces = (await ctx.observe(grafanaWorkspaceKind)).map((f) => f.state);
     return workspaces.flatMap((w) => {
       const hash = w.tags[TAG_CONTENT];
       return hash ? [{ id: GRAFANA_CONTENT_ID, ref: w.workspaceId, state: { workspaceId: w.workspaceId, hash } }] : [];

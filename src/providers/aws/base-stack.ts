@@ -33,16 +33,19 @@ type AwsNode = Node<AwsProvider>;
 export const NLB_SG_ID = 'sg-nlb';
 
 /**
- * Who may assume the node role: EC2, on behalf of an instance in this account only
+ * Who may assume a role: an AWS service (`ec2.amazonaws.com`, say), on behalf of this account only
  * (`aws:SourceAccount`, against the confused deputy).
  */
-export function ec2TrustPolicy(account: string): PolicyDocument {
+export function serviceTrustPolicy(service: string, account: string): PolicyDocument {
   return {
     Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': account } } },
-    ],
+    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': account } } }],
   };
+}
+
+/** Who may assume the node role: EC2, for an instance in this account only. */
+export function ec2TrustPolicy(account: string): PolicyDocument {
+  return serviceTrustPolicy('ec2.amazonaws.com', account);
 }
 
 /**

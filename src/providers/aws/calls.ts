@@ -40,6 +40,28 @@ export async function retryWhileDependent<T>(ctx: AwsAct, what: string, call: ()
   }
 }
 
+/**
+ * Reads a resource until its status is ACTIVE (a workspace takes minutes to become usable),
+ * reporting what it waits for; a failed status ends the wait with it, and so does `timeoutMs`.
+ */
+export async function untilActive<T>(
+  ctx: Pick<AwsAct, 'report' | 'signal'>,
+  what: string,
+  read: () => Promise<{ status: string | undefined; value: T }>,
+  options: { failed: readonly string[]; timeoutMs: number; pollMs: number },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const { status, value } = await read();
+    if (status === 'ACTIVE') return value;
+    if (status && options.failed.includes(status)) throw new Error(`${what} is ${status}`);
+    if (Date.now() > deadline) throw new Error(`${what} is still ${status} after ${options.timeoutMs / 60_000} minutes`);
+    ctx.report(`waiting for ${what} to become ACTIVE (now ${status})`);
+    ctx.signal.throwIfAborted();
+    await sleep(options.pollMs);
+  }
+}
+
 export async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const page of pages) out.push(page);

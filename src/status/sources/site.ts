@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { V1Node } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { messageOf } from '../../core/errors.ts';
-import { nodeReady } from '../../kube/client.ts';
+import { type KubeClient, nodeAddress, nodeReady } from '../../kube/client.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
 import { adminCredentials } from '../../talos/credentials.ts';
 import { readSiteBundle } from '../../talos/kinds/secrets.ts';
@@ -27,8 +27,7 @@ export function siteSource(site: TalosSite & KubeSite): Source<SiteStatus> {
     let etcdMembers: number | undefined;
     if (bundle) {
       const creds = await adminCredentials(bundle);
-      // The AWS site's Talos API is behind the load balancer, whose name the kubeconfig's server carries.
-      const via = site.site === 'aws' ? new URL(kube.server).hostname : undefined;
+      const via = talosVia(site, kube);
       const timeouts = { ...site.timeouts, callMs: 5_000, reachMs: 5_000 };
       await Promise.all(
         nodes.map(async (row) => {
@@ -55,8 +54,13 @@ export function siteSource(site: TalosSite & KubeSite): Source<SiteStatus> {
   };
 }
 
+/** The AWS site's Talos API is behind the load balancer, whose name the kubeconfig's server carries; on-prem, each node is asked directly. */
+export function talosVia(site: { site: string }, kube: KubeClient): string | undefined {
+  return site.site === 'aws' ? new URL(kube.server).hostname : undefined;
+}
+
 function nodeRow(node: V1Node): NodeRow {
-  const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+  const address = nodeAddress(node) ?? '';
   const role = node.metadata?.labels?.[CONTROL_PLANE_LABEL] !== undefined ? 'controlplane' : 'worker';
   return { name: node.metadata?.name ?? '', address, role, ready: nodeReady(node) };
 }

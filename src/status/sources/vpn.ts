@@ -1,6 +1,8 @@
 import type { HybridConfig } from '../../core/config/schema.ts';
 import { messageOf } from '../../core/errors.ts';
+import { nodeAddress } from '../../kube/client.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
+import { talosVia } from './site.ts';
 import type { TalosSite } from '../../talos/site.ts';
 import { readGateway } from '../../vpn/check.ts';
 import { GATEWAY_LABEL } from '../../vpn/documents.ts';
@@ -37,9 +39,9 @@ async function gateway(site: Site, knownAddress: string | undefined, signal: Abo
     if (!kube) throw new Error('no kubeconfig yet');
     // The AWS gateway's address is its node's; the on-prem one is in the config.
     const node = knownAddress ? undefined : (await kube.nodes()).find((n) => n.metadata?.labels?.[GATEWAY_LABEL] === site.site);
-    const address = knownAddress ?? node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    const address = knownAddress ?? (node && nodeAddress(node));
     if (!address) throw new Error('no gateway node yet');
-    const via = site.site === 'aws' ? new URL(kube.server).hostname : undefined;
+    const via = talosVia(site, kube);
     const [link, age] = await Promise.all([readGateway(site, { address }, via), handshakeAge(site, signal)]);
     return {
       ...base,

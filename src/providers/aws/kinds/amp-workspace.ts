@@ -1,7 +1,7 @@
 import { type AmpClient, CreateWorkspaceCommand, DeleteWorkspaceCommand, DescribeWorkspaceCommand, TagResourceCommand, type WorkspaceDescription, paginateListWorkspaces } from '@aws-sdk/client-amp';
-import { collect, deleting } from '../calls.ts';
+import { collect, deleting, untilActive } from '../calls.ts';
 import { TAG_CLUSTER, type Tags } from '../naming.ts';
-import type { AwsKind } from '../provider.ts';
+import type { AwsAct, AwsKind } from '../provider.ts';
 import { componentOf, missingTags, tagChange } from '../tags.ts';
 
 export interface AmpWorkspaceSpec {
@@ -77,16 +77,10 @@ function stateOf(w: WorkspaceDescription | undefined, tags: Tags): AmpWorkspaceS
   return { workspaceId: w?.workspaceId ?? '', alias: w?.alias ?? '', arn: w?.arn ?? '', endpoint: w?.prometheusEndpoint ?? '', status: w?.status?.statusCode ?? '', tags };
 }
 
-async function waitActive(amp: AmpClient, workspaceId: string, ctx: { report(m: string): void; signal: AbortSignal }): Promise<WorkspaceDescription | undefined> {
-  const deadline = Date.now() + ACTIVE_WAIT_MS;
-  for (;;) {
+function waitActive(amp: AmpClient, workspaceId: string, ctx: Pick<AwsAct, 'report' | 'signal'>): Promise<WorkspaceDescription | undefined> {
+  const read = async () => {
     const { workspace } = await amp.send(new DescribeWorkspaceCommand({ workspaceId }));
-    const status = workspace?.status?.statusCode;
-    if (status === 'ACTIVE') return workspace;
-    if (status === 'CREATION_FAILED') throw new Error(`the Prometheus workspace ${workspaceId} could not be created (CREATION_FAILED)`);
-    if (Date.now() > deadline) throw new Error(`the Prometheus workspace ${workspaceId} is still ${status} after 10 minutes`);
-    ctx.report(`waiting for workspace ${workspaceId} to become ACTIVE (now ${status})`);
-    ctx.signal.throwIfAborted();
-    await new Promise((resolve) => setTimeout(resolve, 5000));
-  }
+    return { status: workspace?.status?.statusCode, value: workspace };
+  };
+  return untilActive(ctx, `the Prometheus workspace ${workspaceId}`, read, { failed: ['CREATION_FAILED'], timeoutMs: ACTIVE_WAIT_MS, pollMs: 5_000 });
 }

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-grafana';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { diffFields, sorted } from '../../../core/engine/diff.ts';
-import { collect, deleting } from '../calls.ts';
+import { collect, deleting, untilActive } from '../calls.ts';
 import { TAG_CLUSTER, type Tags } from '../naming.ts';
 import type { AwsAct, AwsKind } from '../provider.ts';
 import { componentOf, missingTags, tagChange } from '../tags.ts';
@@ -171,16 +171,10 @@ function stateOf(w: WorkspaceDescription | undefined, tags: Tags): GrafanaWorksp
   };
 }
 
-async function waitActive(grafana: GrafanaClient, workspaceId: string, ctx: Pick<AwsAct, 'report' | 'signal'>): Promise<WorkspaceDescription | undefined> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
+function waitActive(grafana: GrafanaClient, workspaceId: string, ctx: Pick<AwsAct, 'report' | 'signal'>): Promise<WorkspaceDescription | undefined> {
+  const read = async () => {
     const { workspace } = await grafana.send(new DescribeWorkspaceCommand({ workspaceId }));
-    const status = workspace?.status;
-    if (status === 'ACTIVE') return workspace;
-    if (status === 'CREATION_FAILED' || status === 'UPDATE_FAILED') throw new Error(`the Grafana workspace ${workspaceId} is ${status}`);
-    if (Date.now() > deadline) throw new Error(`the Grafana workspace ${workspaceId} is still ${status} after 20 minutes`);
-    ctx.report(`waiting for Grafana workspace ${workspaceId} to become ACTIVE (now ${status})`);
-    ctx.signal.throwIfAborted();
-    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
-  }
+    return { status: workspace?.status, value: workspace };
+  };
+  return untilActive(ctx, `the Grafana workspace ${workspaceId}`, read, { failed: ['CREATION_FAILED', 'UPDATE_FAILED'], timeoutMs: WAIT_MS, pollMs: WAIT_POLL_MS });
 }
