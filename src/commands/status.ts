@@ -46,7 +46,8 @@ export async function run(options: StatusOptions, config: HybridConfig): Promise
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../status/ui/App.tsx')]);
   const app = render(
     createElement(App, { cluster: config.metadata.name, poller, intervalS, staleAfterS, problems: problemsOf, events: (target: EventTarget) => eventLines(access, target) }),
-    { exitOnCtrlC: true, alternateScreen: true },
+    // Ink would draw nothing until exit when CI is set; this is a terminal (plain was ruled out above).
+    { exitOnCtrlC: true, alternateScreen: true, interactive: true },
   );
   await app.waitUntilExit();
   return 0;
