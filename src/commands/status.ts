@@ -6,7 +6,7 @@ import { frameOf, readOnce, staleAfterSeconds } from '../status/frame.ts';
 import { problems } from '../status/health.ts';
 import type { PanelKey, StatusFrame } from '../status/model.ts';
 import { Poller } from '../status/poller.ts';
-import { type StatusAccess, statusSources } from '../status/sources/index.ts';
+import { type StatusAccess, type StatusSources, statusSources } from '../status/sources/index.ts';
 import type { EventTarget } from '../status/ui/App.tsx';
 import { type GlobalOptions, pipelineOptions } from './options.ts';
 
@@ -29,23 +29,32 @@ export async function run(options: StatusOptions, config: HybridConfig): Promise
   // Ink's colours come from chalk, which reads this when first loaded (below).
   if (plain || process.env.NO_COLOR !== undefined) process.env.FORCE_COLOR = '0';
   const access = await statusAccess(config, pipelineOptions(options, true));
-  const sources = statusSources(access);
+  const { sources, close } = statusSources(access);
+  try {
+    return await show(config.metadata.name, access, sources, { intervalS, plain, once: options.once === true, json: options.output === 'json' });
+  } finally {
+    close();
+  }
+}
+
+async function show(cluster: string, access: StatusAccess, sources: StatusSources, how: { intervalS: number; plain: boolean; once: boolean; json: boolean }): Promise<number> {
+  const { intervalS, plain } = how;
   const staleAfterS = staleAfterSeconds(access.config);
   const problemsOf = (frame: StatusFrame) => problems(frame, access.config.monitoring.shipper.intervalMinutes);
 
-  if (options.once || options.output === 'json') {
-    const frame = frameOf(config.metadata.name, await readOnce(sources, SOURCE_TIMEOUT_MS));
+  if (how.once || how.json) {
+    const frame = frameOf(cluster, await readOnce(sources, SOURCE_TIMEOUT_MS));
     const found = problemsOf(frame);
-    if (options.output === 'json') process.stdout.write(`${JSON.stringify({ ...frame, healthy: found.length === 0, problems: found }, null, 2)}\n`);
+    if (how.json) process.stdout.write(`${JSON.stringify({ ...frame, healthy: found.length === 0, problems: found }, null, 2)}\n`);
     else process.stdout.write(await renderText(frame, { intervalS, staleAfterS, problems: found }));
     return found.length === 0 ? 0 : 1;
   }
 
   const poller = new Poller<PanelKey>(sources, { intervalMs: intervalS * 1000, timeoutMs: SOURCE_TIMEOUT_MS });
-  if (plain) return plainLoop(config.metadata.name, poller, { intervalS, staleAfterS, problemsOf });
+  if (plain) return plainLoop(cluster, poller, { intervalS, staleAfterS, problemsOf });
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('../status/ui/App.tsx')]);
   const app = render(
-    createElement(App, { cluster: config.metadata.name, poller, intervalS, staleAfterS, problems: problemsOf, events: (target: EventTarget) => eventLines(access, target) }),
+    createElement(App, { cluster, poller, intervalS, staleAfterS, problems: problemsOf, events: (target: EventTarget) => eventLines(access, target) }),
     // Ink would draw nothing until exit when CI is set; this is a terminal (plain was ruled out above).
     { exitOnCtrlC: true, alternateScreen: true, interactive: true },
   );

@@ -41,6 +41,8 @@ const session = `hybridctl-status-${process.pid}`;
 /** A tmux server of this test's own, so neither a user's server nor its environment is involved. */
 const tmux = (...args: string[]) => execa('tmux', ['-L', session, ...args], { reject: false });
 const screen = async () => String((await tmux('capture-pane', '-p', '-t', session)).stdout);
+/** The time in the live view's title line. */
+const clockOf = (text: string) => /· (\d\d:\d\d:\d\d)Z ·/.exec(text)?.[1];
 
 async function waitForScreen(test: (text: string) => boolean, ms: number, what: string): Promise<string> {
   const deadline = Date.now() + ms;
@@ -178,13 +180,18 @@ describe.runIf(run)('hybridctl status against both sites', () => {
       .join(' ');
     await tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '60', 'bash --norc --noprofile');
     await tmux('send-keys', '-t', session, `echo before-status; env ${env} ${process.execPath} ${CLI} status --interval 2 --state-dir ${stateDir} -c ${config}; echo exit=$?`, 'Enter');
-    const first = await waitForScreen((t) => t.includes('AWS site') && t.includes('onprem-worker-1') && /req\/s/.test(t), 60_000, 'both sites');
+    const first = await waitForScreen((t) => /aws-controlplane-1 Ready running/.test(t) && t.includes('onprem-worker-1') && /req\/s/.test(t), 60_000, 'both sites');
     expect(first).not.toContain('before-status');
     expect(first).toContain('q quit');
+    // Each AWS node's Talos connection (through the load balancer) stays open from one refresh to the next.
+    const talosTunnels = () => bed.proxy.connects.filter((c) => c.endsWith(':50000')).length;
+    const tunnelsBefore = talosTunnels();
+    await sleep(6_500);
+    expect(clockOf(await screen())).not.toBe(clockOf(first));
+    expect(talosTunnels()).toBe(tunnelsBefore);
 
     await bed.kube.onprem.stop();
     const broken = await waitForScreen((t) => /on-prem site[\s\S]*error: [\s\S]*last good: \d\d:\d\d:\d\dZ/.test(t), 60_000, 'the on-prem site as an error');
-    const clockOf = (t: string) => /· (\d\d:\d\d:\d\d)Z ·/.exec(t)?.[1];
     await sleep(4_500);
     const later = await screen();
     // The AWS site still answers and is still shown; the frame is newer than the one with the error.

@@ -33,6 +33,8 @@ export interface HybridBed {
   moto: Moto;
   registry: Registry;
   kube: Record<'aws' | 'onprem', Testbed>;
+  /** The CONNECT proxy in front of the AWS site: its `connects` are every tunnel hybridctl opened. */
+  proxy: NodeProxy;
   env: Record<string, string | undefined>;
   /** The on-prem control plane's address. */
   onpremCp: string;
@@ -138,7 +140,7 @@ export async function startHybridBed(at: HybridBedAddresses, options: { monitori
     const config = (service = '') => bedConfig(registry, cp, worker, service, options.monitoring ?? false);
     const push = await runCli(['image', 'push', '-c', config(), '-o', 'json'], env);
     if (push.code !== 0) throw new Error(`image push failed: ${push.stdout}${push.stderr}`);
-    return { moto, registry, kube, env, onpremCp: cp, digest: JSON.parse(push.stdout).digest, config, stop };
+    return { moto, registry, kube, proxy, env, onpremCp: cp, digest: JSON.parse(push.stdout).digest, config, stop };
   } catch (error) {
     await stop();
     throw error;

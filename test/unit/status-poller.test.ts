@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Poller, readSource } from '../../src/status/poller.ts';
+import { TalosClients } from '../../src/status/sources/talos-clients.ts';
+import { TalosClient } from '../../src/talos/client/client.ts';
 
 describe("status's sources", () => {
   it('keep the last good value and its time beside a failure', async () => {
@@ -45,5 +47,34 @@ describe("status's sources", () => {
     await new Promise((r) => setTimeout(r, 300));
     poller.stop();
     expect(poller.readings.get('stuck')).toMatchObject({ error: expect.stringContaining('no answer') });
+  });
+});
+
+describe("status's Talos clients", () => {
+  // Real clients: made without connecting (a channel opens on the first call), their close watched.
+  const make = (address: string) => () => {
+    const client = new TalosClient(address, { mode: 'maintenance' });
+    vi.spyOn(client, 'close');
+    return client;
+  };
+
+  it('are kept from one refresh to the next, and made anew after a failed call', async () => {
+    const clients = new TalosClients();
+    const first = await clients.use('a', make('192.0.2.1'), async (c) => c);
+    expect(await clients.use('a', make('192.0.2.1'), async (c) => c)).toBe(first);
+    await expect(clients.use('a', make('192.0.2.1'), () => Promise.reject(new Error('unavailable')))).rejects.toThrow('unavailable');
+    expect(first.close).toHaveBeenCalledOnce();
+    expect(await clients.use('a', make('192.0.2.1'), async (c) => c)).not.toBe(first);
+    clients.close();
+  });
+
+  it('close those of nodes no longer listed, and all on close', async () => {
+    const clients = new TalosClients();
+    const [a, b] = [await clients.use('a', make('192.0.2.1'), async (c) => c), await clients.use('b', make('192.0.2.2'), async (c) => c)];
+    clients.keepOnly(new Set(['b']));
+    expect(a.close).toHaveBeenCalledOnce();
+    expect(b.close).not.toHaveBeenCalled();
+    clients.close();
+    expect(b.close).toHaveBeenCalledOnce();
   });
 });

@@ -8,6 +8,7 @@ import type { Source } from '../poller.ts';
 import { dataSource } from './data.ts';
 import { serviceSource } from './service.ts';
 import { siteSource } from './site.ts';
+import { TalosClients } from './talos-clients.ts';
 import { trafficSource } from './traffic.ts';
 import { vpnSource } from './vpn.ts';
 
@@ -31,14 +32,17 @@ export type StatusSources = {
 
 const notSetUp = (why: string): Source<never> => async () => ({ unset: why });
 
-export function statusSources(access: StatusAccess): StatusSources {
+/** The sources, and `close` for the connections they keep open between refreshes. */
+export function statusSources(access: StatusAccess): { sources: StatusSources; close(): void } {
   const { config, state, sites, aws } = access;
-  return {
-    aws: sites.aws ? siteSource(sites.aws) : notSetUp('no AWS credentials: the AWS site cannot be found'),
-    onprem: sites.onprem ? siteSource(sites.onprem) : notSetUp('no on-prem site'),
+  const talos = { aws: new TalosClients(), onprem: new TalosClients() };
+  const sources = {
+    aws: sites.aws ? siteSource(sites.aws, talos.aws) : notSetUp('no AWS credentials: the AWS site cannot be found'),
+    onprem: sites.onprem ? siteSource(sites.onprem, talos.onprem) : notSetUp('no on-prem site'),
     service: serviceSource(config, state, sites),
     traffic: trafficSource(config, aws, sites),
     vpn: vpnSource(config, sites),
     data: dataSource(config, aws),
   };
+  return { sources, close: () => Object.values(talos).forEach((pool) => pool.close()) };
 }

@@ -4,11 +4,13 @@ import { parse as parseYaml } from 'yaml';
 import { messageOf } from '../../core/errors.ts';
 import { type KubeClient, nodeAddress, nodeReady } from '../../kube/client.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
+import type { TalosCredentials } from '../../talos/client/client.ts';
 import { adminCredentials } from '../../talos/credentials.ts';
 import { readSiteBundle } from '../../talos/kinds/secrets.ts';
-import { type TalosSite, TALOSCONFIG_FILE, connect, contextName, kubeconfigFileName, withClient } from '../../talos/site.ts';
+import { type TalosSite, TALOSCONFIG_FILE, connect, contextName, kubeconfigFileName } from '../../talos/site.ts';
 import type { NodeRow, SiteStatus } from '../model.ts';
 import type { Source } from '../poller.ts';
+import type { TalosClients } from './talos-clients.ts';
 
 const EXPIRY_WARNING_MS = 30 * 86_400_000;
 const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
@@ -18,7 +20,9 @@ const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
  * stage, services, etcd membership), through the same clients `up` uses. A node Talos does not
  * answer for is shown with why, not dropped; the access files' certificates near expiry are named.
  */
-export function siteSource(site: TalosSite & KubeSite): Source<SiteStatus> {
+export function siteSource(site: TalosSite & KubeSite, talos: TalosClients): Source<SiteStatus> {
+  // One admin certificate while the site's CA stays the same; a new CA (after `up`) means new clients.
+  let admin: { ca: string; creds: Promise<TalosCredentials> } | undefined;
   return async () => {
     const kube = await site.kube();
     if (!kube) return { unset: `no kubeconfig for the ${site.site} site yet: run \`hybridctl up\`` };
@@ -26,13 +30,19 @@ export function siteSource(site: TalosSite & KubeSite): Source<SiteStatus> {
     const bundle = (await readSiteBundle(site))?.bundle;
     let etcdMembers: number | undefined;
     if (bundle) {
-      const creds = await adminCredentials(bundle);
+      if (admin?.ca !== bundle.certs.os.crt) {
+        talos.close();
+        admin = { ca: bundle.certs.os.crt, creds: adminCredentials(bundle) };
+      }
+      const creds = await admin.creds;
       const via = talosVia(site, kube);
       const timeouts = { ...site.timeouts, callMs: 5_000, reachMs: 5_000 };
+      const keyOf = (row: NodeRow) => `${via ?? ''}>${row.address}`;
+      talos.keepOnly(new Set(nodes.map(keyOf)));
       await Promise.all(
         nodes.map(async (row) => {
           try {
-            await withClient(connect({ address: row.address }, creds, timeouts, { ...(via ? { via } : {}) }), async (client) => {
+            await talos.use(keyOf(row), () => connect({ address: row.address }, creds, timeouts, { ...(via ? { via } : {}) }), async (client) => {
               const [machine, services] = await Promise.all([client.resources<{ stage?: string }>('runtime', 'MachineStatuses.runtime.talos.dev'), client.services()]);
               row.stage = machine[0]?.spec.stage ?? 'unknown';
               const list = services[0]?.services ?? [];
