@@ -34,7 +34,10 @@ export function siteSource(site: TalosSite & KubeSite, talos: TalosClients): Sou
         talos.close();
         admin = { ca: bundle.certs.os.crt, creds: adminCredentials(bundle) };
       }
-      const creds = await admin.creds;
+      const creds = await admin.creds.catch((error: unknown) => {
+        admin = undefined;
+        throw error;
+      });
       const via = talosVia(site, kube);
       const timeouts = { ...site.timeouts, callMs: 5_000, reachMs: 5_000 };
       const keyOf = (row: NodeRow) => `${via ?? ''}>${row.address}`;
