@@ -162,7 +162,12 @@ describe.runIf(run)('hybridctl status against both sites', () => {
     if (process.env.HYBRIDCTL_WRITE_STATUS_FIXTURE) writeFileSync(process.env.HYBRIDCTL_WRITE_STATUS_FIXTURE, `${JSON.stringify(frame, null, 2)}\n`);
   });
 
-  it('without a terminal prints a plain frame every interval until stopped', { timeout: 60_000 }, async () => {
+  it('without a terminal prints a plain frame every interval until stopped, listing the lake once', { timeout: 60_000 }, async () => {
+    const lakeListings = async () => (await bed.moto.calls()).filter((c) => c.operation === 'ListObjectsV2').length;
+    await bed.moto.record();
+    await runCli(['status', '--once', '--state-dir', stateDir, '-c', config], bed.env);
+    const oneListing = await lakeListings();
+    await bed.moto.record();
     const child = execa(process.execPath, [CLI, 'status', '--interval', '1', '--state-dir', stateDir, '-c', config], { env: bed.env, extendEnv: false, reject: false, stdin: 'ignore' });
     await sleep(4_500);
     child.kill('SIGTERM');
@@ -170,6 +175,9 @@ describe.runIf(run)('hybridctl status against both sites', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(String(result.stdout).match(/hybridctl status · cluster demo/g)?.length).toBeGreaterThanOrEqual(2);
     expect(result.stdout).not.toMatch(/\u001b\[/);
+    // The lake changes once per shipping interval: its listing serves a minute of refreshes.
+    expect(oneListing).toBeGreaterThan(0);
+    expect(await lakeListings()).toBe(oneListing);
   });
 
   it('runs live in a terminal; a site whose API stops turns to an error while the other keeps refreshing; q exits and restores the screen', { timeout: 240_000 }, async () => {

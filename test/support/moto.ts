@@ -197,7 +197,8 @@ export function classify(entry: RawEntry): RecordedCall {
   const sub = [...url.searchParams.keys()].find((k) => k in S3_SUBRESOURCES);
   const named = sub ? `${sub === 'versions' ? 'List' : S3_VERBS[entry.method]}${S3_SUBRESOURCES[sub]}` : undefined;
   const path = url.pathname.split('/').filter(Boolean);
-  const operation = url.searchParams.get('x-id') ?? named ?? `${entry.method} ${path.length > 1 ? 'object' : 'bucket'}`;
+  const listing = url.searchParams.get('list-type') === '2' ? 'ListObjectsV2' : undefined;
+  const operation = url.searchParams.get('x-id') ?? named ?? listing ?? `${entry.method} ${path.length > 1 ? 'object' : 'bucket'}`;
   const key = !sub && path.length > 1 ? decodeURIComponent(path.slice(1).join('/')) : undefined;
   return { service, operation, mutating: !S3_READS.has(entry.method), ...(key ? { key } : {}) };
 }
