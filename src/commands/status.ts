@@ -40,7 +40,7 @@ export async function run(options: StatusOptions, config: HybridConfig): Promise
 async function show(cluster: string, access: StatusAccess, sources: StatusSources, how: { intervalS: number; plain: boolean; once: boolean; json: boolean }): Promise<number> {
   const { intervalS, plain } = how;
   const staleAfterS = staleAfterSeconds(access.config);
-  const problemsOf = (frame: StatusFrame) => problems(frame, access.config.monitoring.shipper.intervalMinutes);
+  const problemsOf = (frame: StatusFrame) => problems(frame, staleAfterS);
 
   if (how.once || how.json) {
     const frame = frameOf(cluster, await readOnce(sources, SOURCE_TIMEOUT_MS));

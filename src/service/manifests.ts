@@ -6,6 +6,9 @@ import type { HybridConfig, SiteName } from '../core/config/schema.ts';
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: unknown };
 
 export const SERVICE_NAMESPACE = 'readings';
+/** The service's Deployment (templates/service/deployment.yaml), and the label its pods carry. */
+export const SERVICE_DEPLOYMENT = 'readings';
+export const SERVICE_POD_SELECTOR = `app.kubernetes.io/name=${SERVICE_DEPLOYMENT}`;
 export const PULL_SECRET_NAME = 'hybridctl-registry';
 const TEMPLATES = ['namespace', 'serviceaccount', 'deployment', 'poddisruptionbudget', 'service', 'loadgen'];
 const TEMPLATE_DIR = new URL('../../templates/service/', import.meta.url);

@@ -1,20 +1,16 @@
-import type { SiteName } from '../core/config/schema.ts';
+import { type SiteName, SITES } from '../core/config/schema.ts';
+import { SESSION_SECONDS } from '../vpn/plan.ts';
 import type { Reading, StatusFrame } from './model.ts';
-
-/** A lake signal older than this many shipping intervals is stale. */
-const STALE_INTERVALS = 3;
-/** WireGuard's session lifetime: older than this, a handshake has lapsed. */
-const SESSION_SECONDS = 180;
 
 /**
  * What is wrong, as short lines naming the panel: a source that failed, a node not ready or not
  * running, etcd without a member, the active site short of replicas or healthy targets, the
  * tunnel down, the lake stale. Empty when all is well (`status --once` exits 0).
  */
-export function problems(frame: StatusFrame, shipIntervalMinutes: number): string[] {
+export function problems(frame: StatusFrame, staleAfterS: number): string[] {
   const out: string[] = [];
   const failed = (name: string, reading: Reading<unknown>) => reading.error && out.push(`${name}: ${reading.error}`);
-  for (const site of ['aws', 'onprem'] as const) {
+  for (const site of SITES) {
     const reading = frame.sites[site];
     failed(`${site} site`, reading);
     for (const node of reading.value?.nodes ?? []) {
@@ -42,7 +38,7 @@ export function problems(frame: StatusFrame, shipIntervalMinutes: number): strin
   }
   failed('data', frame.data);
   for (const row of frame.data.value?.rows ?? []) {
-    if (row.signal !== 'flows' && row.newestAgeS !== undefined && row.newestAgeS > STALE_INTERVALS * shipIntervalMinutes * 60) {
+    if (row.signal !== 'flows' && row.newestAgeS !== undefined && row.newestAgeS > staleAfterS) {
       out.push(`data: ${row.signal} from ${row.site} is ${Math.round(row.newestAgeS / 60)} min old`);
     }
   }

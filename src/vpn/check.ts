@@ -5,7 +5,7 @@ import type { KubeObject } from '../kube/client.ts';
 import type { KubeSite } from '../kube/object-kind.ts';
 import type { AwsSite } from '../providers/aws/talos-site.ts';
 import type { OnpremSite } from '../providers/metal/site.ts';
-import { SERVICE_NAMESPACE } from '../service/manifests.ts';
+import { SERVICE_DEPLOYMENT, SERVICE_NAMESPACE } from '../service/manifests.ts';
 import { adminCredentials } from '../talos/credentials.ts';
 import { readSiteBundle } from '../talos/kinds/secrets.ts';
 import { type SiteView, type TalosSite, connect, withClient } from '../talos/site.ts';
@@ -164,7 +164,7 @@ async function probeDirection(from: KubeSite & { site: SiteName }, to: SiteName,
   try {
     const kube = await from.kube();
     if (!kube) return { ...base, crossed: false, skipped: `no kubeconfig for the ${from.site} site yet` };
-    const deployment = await kube.get<ServiceDeployment>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'readings', namespace: SERVICE_NAMESPACE } });
+    const deployment = await kube.get<ServiceDeployment>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: SERVICE_DEPLOYMENT, namespace: SERVICE_NAMESPACE } });
     const pod = deployment?.spec?.template?.spec;
     const image = pod?.containers?.[0]?.image;
     if (!image) return { ...base, crossed: false, skipped: `the service is not deployed on the ${from.site} site, and the probe runs from its image` };

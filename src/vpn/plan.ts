@@ -7,6 +7,11 @@ export const LINK_NAME = 'wg-hybrid';
 export const TUNNEL_MTU = 1420;
 /** How often the on-prem side sends a keepalive: it keeps the on-prem NAT open and the AWS side's learned endpoint fresh. */
 export const KEEPALIVE_SECONDS = 25;
+/**
+ * WireGuard's own session lifetime: a peer whose latest handshake is older than this has no
+ * usable session (REJECT_AFTER_TIME), so the tunnel carries nothing until the next handshake.
+ */
+export const SESSION_SECONDS = 180;
 
 /** One end of the tunnel. */
 export interface TunnelEnd {

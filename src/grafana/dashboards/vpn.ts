@@ -1,11 +1,6 @@
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { SESSION_SECONDS } from '../../vpn/plan.ts';
 import { PanelIds, dashboard, row, stat, timeseries } from './panels.ts';
-
-/**
- * WireGuard's own session lifetime: a peer whose latest handshake is older than this has no
- * usable session (REJECT_AFTER_TIME), so the tunnel carries nothing until the next handshake.
- */
-const SESSION_SECONDS = 180;
 
 /** The site-to-site tunnel, as each site's gateway sees it (the WireGuard exporter on the gateway). */
 export function vpnDashboard(): DashboardBuilder {

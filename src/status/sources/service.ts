@@ -4,14 +4,11 @@ import { messageOf } from '../../core/errors.ts';
 import type { StateDir } from '../../core/state.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
-import { SERVICE_NAMESPACE } from '../../service/manifests.ts';
+import { SERVICE_DEPLOYMENT, SERVICE_NAMESPACE, SERVICE_POD_SELECTOR } from '../../service/manifests.ts';
 import { readActiveSite } from '../../traffic/active-site.ts';
 import { LAST_FAILOVER_FILE } from '../../traffic/journal.ts';
 import type { ServiceStatus, SiteService } from '../model.ts';
 import type { Source } from '../poller.ts';
-
-const SERVICE = 'readings';
-const SELECTOR = 'app.kubernetes.io/name=readings';
 
 interface Deployment extends KubeObject {
   spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } };
@@ -42,8 +39,8 @@ async function siteService(site: KubeSite): Promise<SiteService | { error: strin
   const kube = await site.kube();
   if (!kube) return { error: 'no kubeconfig yet' };
   const [deployment, pods] = await Promise.all([
-    kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: SERVICE, namespace: SERVICE_NAMESPACE } }),
-    kube.pods(SERVICE_NAMESPACE, SELECTOR),
+    kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: SERVICE_DEPLOYMENT, namespace: SERVICE_NAMESPACE } }),
+    kube.pods(SERVICE_NAMESPACE, SERVICE_POD_SELECTOR),
   ]);
   if (!deployment) return { error: 'not deployed' };
   const image = deployment.spec?.template?.spec?.containers?.[0]?.image ?? '';

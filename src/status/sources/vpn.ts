@@ -1,4 +1,4 @@
-import type { HybridConfig } from '../../core/config/schema.ts';
+import { type HybridConfig, SITES } from '../../core/config/schema.ts';
 import { messageOf } from '../../core/errors.ts';
 import { nodeAddress } from '../../kube/client.ts';
 import type { KubeSite } from '../../kube/object-kind.ts';
@@ -23,7 +23,7 @@ export function vpnSource(config: HybridConfig, sites: { aws?: Site; onprem?: Si
     const plan = vpnPlan(config);
     if (!plan) return { unset: 'the VPN is turned off (vpn.enabled)' };
     const gateways = await Promise.all(
-      (['aws', 'onprem'] as const).flatMap((name) => {
+      SITES.flatMap((name) => {
         const site = sites[name];
         return site ? [gateway(site, name === 'onprem' ? plan.onpremGateway : undefined, signal)] : [];
       }),

@@ -1,6 +1,7 @@
 import { useApp, useInput, useWindowSize } from 'ink';
 import { useEffect, useMemo, useState } from 'react';
-import type { SiteName } from '../../core/config/schema.ts';
+import { type SiteName, SITES } from '../../core/config/schema.ts';
+import { messageOf } from '../../core/errors.ts';
 import { frameOf } from '../frame.ts';
 import { PANELS, type PanelKey, type Reading, type StatusFrame } from '../model.ts';
 import type { Poller } from '../poller.ts';
@@ -29,7 +30,7 @@ function targets(frame: StatusFrame, panel: PanelKey): EventTarget[] {
   if (panel === 'aws' || panel === 'onprem') return (frame.sites[panel].value?.nodes ?? []).map((n) => ({ site: panel, namespace: 'default', name: n.name, kind: 'Node' }));
   if (panel === 'service') {
     const sites = frame.service.value?.sites ?? {};
-    return (['aws', 'onprem'] as const).flatMap((site) => {
+    return SITES.flatMap((site) => {
       const s = sites[site];
       return s && !('error' in s) ? s.pods.map((p) => ({ site, namespace: 'readings', name: p.name, kind: 'Pod' as const })) : [];
     });
@@ -81,7 +82,7 @@ export function App(props: AppProps) {
       setEvents({ title, lines: ['reading…'] });
       props.events(target).then(
         (lines) => setEvents({ title, lines }),
-        (error: unknown) => setEvents({ title, lines: [`cannot read them: ${error instanceof Error ? error.message : String(error)}`] }),
+        (error: unknown) => setEvents({ title, lines: [`cannot read them: ${messageOf(error)}`] }),
       );
     }
   });

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { SITES } from '../../core/config/schema.ts';
 import type { PanelKey, StatusFrame } from '../model.ts';
 import { clock } from './format.ts';
 import { Panel, type Health } from './Panel.tsx';
@@ -40,7 +41,7 @@ export function Frame(props: FrameProps) {
         {props.problems.length === 0 ? <Text color="green">all healthy</Text> : <Text color="red">{props.problems.length} problem{props.problems.length > 1 ? 's' : ''}</Text>}
       </Text>
       <Box flexDirection={sideBySide ? 'row' : 'column'}>
-        {(['aws', 'onprem'] as const).map((site) => (
+        {SITES.map((site) => (
           <Panel key={site} title={site === 'aws' ? 'AWS site' : 'on-prem site'} reading={frame.sites[site]} health={readingHealth(frame.sites[site], siteHealth(frame.sites[site].value))} focused={focus === site} width={half}>
             {(value) => <SiteBody value={value} {...(focus === site && props.selected !== undefined ? { selected: props.selected } : {})} />}
           </Panel>

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { SiteName } from '../../core/config/schema.ts';
+import { SITES } from '../../core/config/schema.ts';
 import type { DataStatus, ServiceStatus, SiteStatus, TrafficStatus, VpnStatus } from '../model.ts';
 import { age, bytes, ms, percent, sparkline } from './format.ts';
 import type { Health } from './Panel.tsx';
@@ -45,7 +45,7 @@ export function ServiceBody(props: { value: ServiceStatus; selected?: number }) 
   let row = 0;
   return (
     <Box flexDirection="column">
-      {(['aws', 'onprem'] as SiteName[]).map((site) => {
+      {SITES.map((site) => {
         const s = value.sites[site];
         const marker = site === value.active ? '▶' : ' ';
         if (!s) return null;
@@ -87,7 +87,7 @@ export function TrafficBody(props: { value: TrafficStatus }) {
   const { value } = props;
   return (
     <Box flexDirection="column">
-      {(['aws', 'onprem'] as SiteName[]).map((site) => {
+      {SITES.map((site) => {
         const t = value.targets[site];
         const rate = value.rate[site];
         return (
