@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const locks = new Map<string, Promise<unknown>>();
@@ -53,16 +53,23 @@ export class StateDir {
     return file;
   }
 
-  /** Creates a file only if there is none (0600); false when it exists. */
+  /**
+   * Creates a file only if there is none (0600); false when it exists. The file appears with its
+   * content (a hard link of a written temporary file), so a reader never finds it empty.
+   */
   async create(name: string, content: string): Promise<boolean> {
     const file = this.path(name);
     await this.ensureDir(dirname(file));
+    const temporary = `${file}.${process.pid}.link.tmp`;
+    await writeFile(temporary, content, { mode: 0o600 });
     try {
-      await writeFile(file, content, { flag: 'wx', mode: 0o600 });
+      await link(temporary, file);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
+    } finally {
+      await rm(temporary, { force: true });
     }
   }
 

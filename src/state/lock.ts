@@ -142,6 +142,18 @@ export async function lockLocally(state: StateDir, command: string, warn: (messa
   };
 }
 
+/**
+ * With the bucket lock taken: a run on this machine that began before the bucket existed holds
+ * the directory's lock file only, and may still be running. Its file is removed if its run is
+ * gone, and is otherwise a lock held.
+ */
+export async function heedLocalLock(state: StateDir): Promise<void> {
+  const holder = await readLocalLock(state);
+  if (!holder) return;
+  if (!holderIsGone(holder)) throw new LockHeldError(holder, `in ${state.path(LOCAL_FILE)}`);
+  await removeLocalLock(state);
+}
+
 export async function readLocalLock(state: StateDir): Promise<LockHolder | undefined> {
   return parseHolder(await state.read(LOCAL_FILE));
 }

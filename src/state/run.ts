@@ -3,7 +3,7 @@ import { ActionError, UsageError } from '../core/errors.ts';
 import { StateDir } from '../core/state.ts';
 import { sharedSession } from '../providers/aws/session.ts';
 import { StateBucket } from './bucket.ts';
-import { holderIsGone, lockBucket, lockLocally, readLocalLock, removeLocalLock } from './lock.ts';
+import { type RunLock, heedLocalLock, lockBucket, lockLocally } from './lock.ts';
 import { type SyncMode, type SyncResult, syncState } from './sync.ts';
 
 export interface StateOptions {
@@ -46,9 +46,7 @@ export interface RunGuard {
  */
 export async function guardRun(access: StateAccess, command: string, warn: (message: string) => void): Promise<RunGuard> {
   const inBucket = access.bucket !== undefined && (await access.bucket.exists());
-  const lock = inBucket && access.bucket ? await lockBucket(access.bucket, command, warn) : await lockLocally(access.state, command, warn);
-  // A run killed before the bucket existed left its lock file here: nobody holds it any more.
-  if (lock.where === 'bucket' && holderIsGone(await readLocalLock(access.state))) await removeLocalLock(access.state);
+  const lock = inBucket && access.bucket ? await bucketLock(access.state, access.bucket, command, warn) : await lockLocally(access.state, command, warn);
   let pulled: SyncResult | undefined;
   try {
     if (inBucket && access.bucket) pulled = await syncState(access.state, access.bucket);
@@ -79,10 +77,22 @@ export async function refreshState(access: StateAccess): Promise<SyncResult | un
 export async function forceSync(access: StateAccess, mode: 'take-bucket' | 'take-local', warn: (message: string) => void): Promise<SyncResult> {
   if (!access.bucket) throw new UsageError('no AWS credentials: the state bucket cannot be reached (set AWS_PROFILE or pass --profile)');
   if (!(await access.bucket.exists())) throw new ActionError(`the state bucket ${access.bucket.name} does not exist yet (\`hybridctl up\` makes it)`);
-  const lock = await lockBucket(access.bucket, mode === 'take-bucket' ? 'state pull' : 'state push', warn);
+  const lock = await bucketLock(access.state, access.bucket, mode === 'take-bucket' ? 'state pull' : 'state push', warn);
   try {
     return await syncState(access.state, access.bucket, mode);
   } finally {
     await lock.release();
   }
+}
+
+/** The bucket's lock, and no run on this machine still holding the directory's (it began before the bucket existed). */
+async function bucketLock(state: StateDir, bucket: StateBucket, command: string, warn: (message: string) => void): Promise<RunLock> {
+  const lock = await lockBucket(bucket, command, warn);
+  try {
+    await heedLocalLock(state);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return lock;
 }

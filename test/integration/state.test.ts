@@ -7,7 +7,8 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsClients } from '../../src/providers/aws/clients.ts';
 import { StateBucket } from '../../src/state/bucket.ts';
-import { RENEW_MS, lockBucket } from '../../src/state/lock.ts';
+import { StateDir } from '../../src/core/state.ts';
+import { RENEW_MS, lockBucket, lockLocally } from '../../src/state/lock.ts';
 import { awsEnv, killedAt, runCli, startCli, writeConfig } from '../support/cli.ts';
 import { EXAMPLE, exampleWith } from '../support/config.ts';
 import { type Clients, type Inventory, clients, componentOf, inventory } from '../support/inventory.ts';
@@ -185,6 +186,21 @@ describe('the run lock', () => {
     expect(loser?.stderr).toMatch(/locked in .*\.lock: by .*hybridctl up/);
     expect(duplicates(await inventory(aws, 'demo'))).toEqual([]);
     expect(existsSync(join(ana.state, '.lock'))).toBe(false);
+  });
+
+  it('waits for a run on this machine that began before the bucket existed and holds only the lock file', async () => {
+    const ana = operator();
+    expect((await ana.cli(...base)).code).toBe(0);
+    // As that run holds it: this live process, on this machine; the bucket appeared during its run.
+    const earlier = await lockLocally(new StateDir(ana.state), 'up', () => undefined);
+    await moto.record();
+    const second = await ana.cli(...base);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/locked in .*\.lock: by .*hybridctl up/);
+    expect(changingCalls(await moto.calls())).toEqual([]);
+    expect(await bucketObject('locks/run.json')).toBeUndefined();
+    await earlier.release();
+    expect((await ana.cli(...base)).code).toBe(0);
   });
 
   it('lets exactly one of two operators go ahead once the bucket exists, round after round', async () => {
